@@ -1,0 +1,165 @@
+// grove — the one park/unpark primitive everything blocks through.
+//
+// Every blocking operation in grove (sleep, join, Timeout, the sync
+// sublibrary, sockets, hooks) is built from the three pieces here:
+//
+//   Waiter    one blocking call of one greenlet: wait() parks it, wake() makes
+//             it runnable again. Lives on the waiting greenlet's stack.
+//   WaitNode  an intrusive link that puts a Waiter on one WaitList. Also on
+//             the waiting greenlet's stack, declared after its Waiter.
+//   WaitList  a FIFO of WaitNodes owned by the object being waited on.
+//
+// The "nothing lost" rule. wait() throws when the greenlet is killed or a
+// grove::Timeout fires, and it may do so even after wake() was called (the
+// wake-up and the kill landed in the same loop turn). A primitive that hands
+// something to a waiter before waking it (an item, a permit, lock ownership)
+// must therefore check `woken()` on the way out of an exception and pass what
+// it handed over on (to the next waiter, or back to the front). See
+// grove/sync for the pattern; every primitive does it in one place.
+//
+// All of this is single-threaded: a Waiter, WaitNode and WaitList belong to
+// the thread whose hub they were created on. To wake a waiter from another
+// OS thread, post to the hub with Hub::Remote (grove/hub.hpp).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include <grove/duration.hpp>
+
+namespace grove {
+
+class GreenletBase;
+class Hub;
+class Waiter;
+class WaitList;
+
+namespace detail {
+/// Opaque room for one libev timer inside objects that live in public headers
+/// (lib/ static_asserts that it fits), so arming a timeout allocates nothing.
+struct alignas(8) TimerSlot {
+    unsigned char bytes[64];
+};
+struct Runtime;
+}  // namespace detail
+
+/// Puts one Waiter on one WaitList. Unlinks itself on destruction, so leaving
+/// a blocking call by any path (return, timeout, kill) leaves no stale entry.
+class WaitNode {
+public:
+    explicit WaitNode(Waiter& waiter) noexcept : waiter_(&waiter) {}
+    WaitNode(const WaitNode&) = delete;
+    WaitNode& operator=(const WaitNode&) = delete;
+    virtual ~WaitNode() { unlink(); }
+
+    bool linked() const noexcept { return list_ != nullptr; }
+    /// Removes the node from its list, if it is on one.
+    void unlink() noexcept;
+    Waiter& waiter() const noexcept { return *waiter_; }
+    /// The list this node is on, or nullptr.
+    WaitList* list() const noexcept { return list_; }
+
+    /// Called (from WaitList::notify_*) after the node was unlinked. The
+    /// default wakes the waiter; grove::iwait overrides it to record which
+    /// object became ready.
+    virtual void notify() noexcept;
+
+private:
+    friend class WaitList;
+    WaitList* list_ = nullptr;
+    WaitNode* prev_ = nullptr;
+    WaitNode* next_ = nullptr;
+    Waiter* waiter_;
+};
+
+/// A FIFO of waiting greenlets. Owned by the object waited on (an Event, a
+/// Semaphore, a Greenlet's joiners...). Never switches.
+class WaitList {
+public:
+    WaitList() = default;
+    WaitList(const WaitList&) = delete;
+    WaitList& operator=(const WaitList&) = delete;
+    /// Unlinks any nodes still on the list; their waiters are not woken.
+    ~WaitList();
+
+    bool empty() const noexcept { return head_ == nullptr; }
+    std::size_t size() const noexcept { return size_; }
+    WaitNode* front() const noexcept { return head_; }
+
+    void push_back(WaitNode& node) noexcept;
+    void push_front(WaitNode& node) noexcept;
+    void remove(WaitNode& node) noexcept;
+    /// Unlinks and returns the first node, or nullptr.
+    WaitNode* pop_front() noexcept;
+
+    /// Unlinks the first node and notifies it. Returns its waiter, or nullptr
+    /// when the list was empty.
+    Waiter* notify_one() noexcept;
+    /// Unlinks and notifies every node on the list (including nodes that a
+    /// notification adds while it runs: those are left for the next call).
+    /// Returns how many were notified.
+    std::size_t notify_all() noexcept;
+
+private:
+    WaitNode* head_ = nullptr;
+    WaitNode* tail_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// One blocking call of the current greenlet.
+///
+/// Construct it in the greenlet that will wait (it binds to getcurrent()),
+/// link it into the lists it waits on with WaitNodes, then call wait().
+/// `what` and `object` describe the wait for diagnostics (LoopExit's message,
+/// run-info dumps): e.g. `Waiter w{"Event", this}`.
+class Waiter {
+public:
+    explicit Waiter(const char* what = "wait", const void* object = nullptr);
+    Waiter(const Waiter&) = delete;
+    Waiter& operator=(const Waiter&) = delete;
+    ~Waiter();
+
+    /// Parks the current greenlet until wake() or until `timeout` passes.
+    /// Returns true if woken (at once, without switching, when wake() came
+    /// first), false when the timeout passed (a timeout <= 0 returns false at
+    /// once if not yet woken).
+    ///
+    /// May switch. Must be called by the greenlet that constructed the Waiter.
+    /// Throws the greenlet's pending kill exception (GreenletExit by default)
+    /// or a grove::Timeout's TimeoutError: then `woken()` may be true, see the
+    /// "nothing lost" rule above. Throws LoopExit when nothing can ever wake it,
+    /// std::logic_error when called from the hub (a libev or link callback),
+    /// std::invalid_argument for a NaN timeout.
+    bool wait(std::optional<Duration> timeout = {});
+    bool wait_until(std::optional<Deadline> deadline);
+
+    /// Makes the waiting greenlet runnable (it resumes on a later hub turn,
+    /// in FIFO order). Idempotent; a wake() that comes before wait() makes
+    /// wait() return true at once. Never switches. Same thread only.
+    void wake() noexcept;
+
+    bool woken() const noexcept { return woken_; }
+    /// Makes the Waiter reusable for another wait() by the same greenlet.
+    void reset() noexcept { woken_ = false; }
+
+    /// When false, an armed timeout of this waiter does not keep the loop
+    /// alive (Hub::join's own deadline uses that). Default true.
+    void set_keeps_loop_alive(bool on) noexcept { keeps_alive_ = on; }
+
+    GreenletBase& greenlet() const noexcept { return *greenlet_; }
+    const char* what() const noexcept { return what_; }
+    const void* object() const noexcept { return object_; }
+
+private:
+    friend struct detail::Runtime;
+    GreenletBase* greenlet_;
+    Hub* hub_;
+    const char* what_;
+    const void* object_;
+    bool woken_ = false;
+    bool timed_out_ = false;
+    bool keeps_alive_ = true;
+    detail::TimerSlot timer_;
+};
+
+}  // namespace grove

@@ -1,0 +1,250 @@
+// grove internal — GreenletBase and the free functions of <grove/greenlet.hpp>.
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "runtime.hpp"
+
+namespace grove {
+
+using detail::HubImpl;
+using detail::Phase;
+using detail::Runtime;
+
+namespace {
+
+std::atomic<std::uint64_t> g_next_ident{1};
+
+HubImpl& hub_for(const GreenletBase& g, const char* call) {
+    HubImpl& hub = HubImpl::get();
+    if (g.hub() && g.hub() != &hub)
+        throw std::logic_error(std::string("grove: ") + call + ": the greenlet belongs to another thread's hub");
+    return hub;
+}
+
+bool is_greenlet_exit(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const GreenletExit&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+void start_timer_cb(struct ev_loop*, ev_timer* t, int) {
+    auto* g = static_cast<GreenletBase*>(t->data);
+    static_cast<HubImpl*>(g->hub())->schedule(g);
+}
+
+}  // namespace
+
+GreenletBase::GreenletBase() {
+    ev_timer& t = Runtime::timer(state_.start_timer);
+    ev_init(&t, &start_timer_cb);
+    t.data = this;
+}
+
+GreenletBase::~GreenletBase() {
+    if (state_.in_ready && state_.hub) static_cast<HubImpl*>(state_.hub)->unschedule(this);
+}
+
+void GreenletBase::set_options(SpawnOptions options) {
+    if (started()) throw std::logic_error("grove: GreenletBase::set_options: the greenlet was already started");
+    state_.stack_request = options.stack_size;
+    if (!options.name.empty()) state_.name = std::move(options.name);
+}
+
+void GreenletBase::start() {
+    if (state_.phase != Phase::New) return;
+    HubImpl& hub = HubImpl::get();
+    auto self = weak_from_this().lock();
+    if (!self)
+        throw std::logic_error(
+            "grove: GreenletBase::start: the greenlet must be owned by a grove::Ref (create it with grove::make or "
+            "grove::spawn)");
+    state_.self = std::move(self);
+    state_.hub = &hub;
+    state_.phase = Phase::Scheduled;
+    hub.add_live(*this);
+    hub.schedule(this);
+}
+
+void GreenletBase::start_later(Duration delay) {
+    if (state_.phase != Phase::New) return;
+    const auto deadline = detail::deadline_after(delay, "GreenletBase::start_later");
+    start();
+    auto& hub = *static_cast<HubImpl*>(state_.hub);
+    hub.unschedule(this);
+    ev_timer& t = Runtime::timer(state_.start_timer);
+    double after = 0;
+    if (deadline && *deadline != Deadline::min()) after = Duration(*deadline - Clock::now()).count();
+    ev_now_update(hub.ev());
+    ev_timer_set(&t, after > 0 ? after : 0., 0.);
+    ev_timer_start(hub.ev(), &t);
+}
+
+bool GreenletBase::join(std::optional<Duration> timeout) {
+    if (dead()) return true;
+    HubImpl& hub = hub_for(*this, "GreenletBase::join");
+    if (hub.current_greenlet() == this) throw std::logic_error("grove: GreenletBase::join: a greenlet cannot join itself");
+    Waiter w("join", this);
+    WaitNode node(w);
+    waiters().push_back(node);
+    w.wait(timeout);
+    return dead();
+}
+
+void GreenletBase::kill(std::exception_ptr e, bool block, std::optional<Duration> timeout) {
+    if (dead()) return;
+    HubImpl& hub = hub_for(*this, "GreenletBase::kill");
+    if (!e) e = std::make_exception_ptr(GreenletExit());
+    if (hub.current_greenlet() == this) std::rethrow_exception(e);
+    if (state_.phase == Phase::New || state_.phase == Phase::Scheduled) {
+        // Never begun: it never will. Its outcome is the kill.
+        auto keep = state_.self;  // `this` may lose its last owner below
+        hub.unschedule(this);
+        ev_timer& t = Runtime::timer(state_.start_timer);
+        if (ev_is_active(&t)) ev_timer_stop(hub.ev(), &t);
+        if (!state_.hub) state_.hub = &hub;
+        if (is_greenlet_exit(e))
+            Runtime::finish(*this, nullptr, std::move(e));
+        else
+            Runtime::finish(*this, std::move(e), nullptr);
+        state_.self.reset();
+        return;
+    }
+    if (!state_.pending) {
+        state_.pending = std::move(e);
+        state_.pending_serial = 0;
+    }
+    hub.schedule(this);
+    if (block) join(timeout);
+}
+
+GreenletBase::LinkId GreenletBase::link(LinkCallback cb) {
+    const LinkId id = state_.next_link_id++;
+    state_.links.push_back({id, detail::LinkKind::Any, std::move(cb)});
+    if (dead()) hub_for(*this, "GreenletBase::link").queue_notification(*this);
+    return id;
+}
+
+GreenletBase::LinkId GreenletBase::link_value(LinkCallback cb) {
+    const LinkId id = state_.next_link_id++;
+    state_.links.push_back({id, detail::LinkKind::Value, std::move(cb)});
+    if (dead()) hub_for(*this, "GreenletBase::link_value").queue_notification(*this);
+    return id;
+}
+
+GreenletBase::LinkId GreenletBase::link_exception(LinkCallback cb) {
+    const LinkId id = state_.next_link_id++;
+    state_.links.push_back({id, detail::LinkKind::Exception, std::move(cb)});
+    if (dead()) hub_for(*this, "GreenletBase::link_exception").queue_notification(*this);
+    return id;
+}
+
+bool GreenletBase::unlink(LinkId id) {
+    for (auto it = state_.links.begin(); it != state_.links.end(); ++it)
+        if (it->id == id) {
+            state_.links.erase(it);
+            return true;
+        }
+    return false;
+}
+
+std::uint64_t GreenletBase::minimal_ident() const {
+    auto& ident = const_cast<detail::GreenletState&>(state_).ident;
+    if (ident == 0) ident = g_next_ident.fetch_add(1, std::memory_order_relaxed);
+    return ident;
+}
+
+std::string GreenletBase::name() const {
+    if (!state_.name.empty()) return state_.name;
+    return fmt::format("Greenlet-{}", minimal_ident());
+}
+
+void GreenletBase::set_name(std::string name) { state_.name = std::move(name); }
+
+std::string GreenletBase::describe_class() const { return detail::type_name(typeid(*this)); }
+
+std::string GreenletBase::describe() const {
+    std::string out = "<" + describe_class();
+    if (!state_.name.empty()) out += " \"" + state_.name + "\"";
+    out += fmt::format(" at {}", static_cast<const void*>(this));
+    const std::string target = describe_target();
+    if (!target.empty()) out += ": " + target;
+    return out + ">";
+}
+
+std::exception_ptr detail::get_outcome(GreenletBase& g, bool block, std::optional<Duration> timeout) {
+    if (!g.dead()) {
+        if (!block) throw TimeoutError(0, "grove: Greenlet::get(block=false): the greenlet has not finished");
+        if (!g.join(timeout))
+            throw TimeoutError(0, fmt::format("grove: Greenlet::get: timed out after {} seconds",
+                                              timeout ? timeout->count() : 0.0));
+    }
+    const auto& s = Runtime::state(g);
+    if (s.error) std::rethrow_exception(s.error);
+    return s.exit;
+}
+
+// --- free functions -------------------------------------------------------------
+
+std::vector<Ref<GreenletBase>> joinall(const std::vector<Ref<GreenletBase>>& greenlets,
+                                       std::optional<Duration> timeout, bool raise_error) {
+    const auto deadline = detail::deadline_after(timeout, "joinall");
+    std::vector<Ref<GreenletBase>> done;
+    done.reserve(greenlets.size());
+    for (const auto& g : greenlets) {
+        if (!g->dead()) {
+            if (deadline) {
+                if (*deadline == Deadline::min()) continue;
+                const Duration left = *deadline - Clock::now();
+                if (left.count() <= 0) continue;
+                g->join(left);
+            } else {
+                g->join();
+            }
+        }
+        if (!g->dead()) continue;
+        if (raise_error && g->exception()) std::rethrow_exception(g->exception());
+        done.push_back(g);
+    }
+    return done;
+}
+
+void killall(const std::vector<Ref<GreenletBase>>& greenlets, std::exception_ptr e, bool block,
+             std::optional<Duration> timeout) {
+    for (const auto& g : greenlets) {
+        if (g.get() == getcurrent()) continue;  // killing yourself would stop the loop half-way
+        g->kill(e, false);
+    }
+    if (block) joinall(greenlets, timeout);
+}
+
+void sleep(Duration d) {
+    HubImpl& hub = HubImpl::get();
+    if (d.count() > 0) {
+        Waiter w("sleep");
+        w.wait(d);
+        return;
+    }
+    if (d.count() != d.count()) throw std::invalid_argument("grove: sleep: duration is NaN");
+    hub.check_may_block("sleep");
+    hub.schedule(hub.current_greenlet());
+    hub.suspend();
+}
+
+void idle() {
+    HubImpl& hub = HubImpl::get();
+    Waiter w("idle");
+    WaitNode node(w);
+    hub.idle_waiters().push_back(node);
+    w.wait();
+}
+
+GreenletBase* getcurrent() { return HubImpl::get().current_greenlet(); }
+
+}  // namespace grove

@@ -1,0 +1,536 @@
+// grove internal — the hub: ready queue, the switch path, the loop fiber.
+//
+// Control flow in one picture:
+//
+//   greenlet A blocks ──suspend()──► next ready greenlet B   (direct switch,
+//        ▲                           │                         no hub visit)
+//        │                           ▼ budget spent / nobody ready
+//        └──── schedule(A) ◄──── hub fiber: reports + links, callbacks,
+//             (timer/io cb,           ev_run(NOWAIT) between rounds of ready
+//              wake, kill)            greenlets, ev_run(ONCE) when idle
+//
+// A yield goes straight to the next ready greenlet: one switch, no syscall.
+// Every kDirectBudget direct switches control passes through the hub, which
+// polls libev without blocking, so a greenlet spinning on sleep(0) never
+// starves timers or sockets.
+#include "runtime.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "context.hpp"
+#include "report.hpp"
+
+namespace grove::detail {
+namespace {
+
+constexpr int kDirectBudget = 256;
+constexpr std::size_t kHubStackSize = 256 * 1024;
+
+thread_local HubImpl* t_hub = nullptr;
+
+// Destroys the thread's hub when the thread exits (unwinding its greenlets).
+struct HubOwner {
+    ~HubOwner() {
+        if (t_hub && t_hub->is_main_current()) {
+            try {
+                t_hub->destroy_impl();
+            } catch (...) {
+                std::fputs("grove: error while destroying the hub at thread exit\n", stderr);
+            }
+        }
+    }
+    void touch() noexcept {}
+};
+thread_local HubOwner t_owner;
+
+}  // namespace
+
+// --- ReadyQueue -------------------------------------------------------------
+
+void ReadyQueue::push_back(GreenletBase* g) noexcept {
+    GreenletState& s = Runtime::state(*g);
+    s.in_ready = true;
+    s.ready_next = nullptr;
+    s.ready_prev = tail_;
+    if (tail_)
+        Runtime::state(*tail_).ready_next = g;
+    else
+        head_ = g;
+    tail_ = g;
+    ++size_;
+}
+
+GreenletBase* ReadyQueue::pop_front() noexcept {
+    GreenletBase* g = head_;
+    if (g) remove(g);
+    return g;
+}
+
+void ReadyQueue::remove(GreenletBase* g) noexcept {
+    GreenletState& s = Runtime::state(*g);
+    if (!s.in_ready) return;
+    if (s.ready_prev)
+        Runtime::state(*s.ready_prev).ready_next = s.ready_next;
+    else
+        head_ = s.ready_next;
+    if (s.ready_next)
+        Runtime::state(*s.ready_next).ready_prev = s.ready_prev;
+    else
+        tail_ = s.ready_prev;
+    s.ready_prev = s.ready_next = nullptr;
+    s.in_ready = false;
+    --size_;
+}
+
+// --- HubImpl: creation and teardown ----------------------------------------
+
+HubImpl::HubImpl() {
+    loop_ = ev_loop_new(EVFLAG_AUTO);
+    if (!loop_) throw std::runtime_error("grove: cannot create the libev loop (ev_loop_new failed)");
+    ev_set_userdata(loop_, this);
+    remote_ = std::make_shared<Remote>();
+    remote_->hub_ = this;
+    ev_async_init(&async_, &HubImpl::async_cb);
+    async_.data = this;
+    ev_async_start(loop_, &async_);
+    ev_unref(loop_);  // cross-thread wake-ups never keep the loop alive by themselves
+
+    GreenletState& m = Runtime::state(main_);
+    m.is_main = true;
+    m.phase = Phase::Running;
+    m.hub = this;
+    GreenletState& h = Runtime::state(hub_greenlet_);
+    h.is_hub = true;
+    h.phase = Phase::Running;
+    h.hub = this;
+    current_ = &main_;
+    context_thread_init(m.ctx);
+    stacks_.allocate(h.ctx, kHubStackSize);
+    context_make(h.ctx, &Runtime::greenlet_main);
+    install_overflow_handler(&HubImpl::describe_overflow);
+}
+
+HubImpl::~HubImpl() {
+    {
+        std::lock_guard<std::mutex> lock(remote_->mutex_);
+        remote_->hub_ = nullptr;
+    }
+    ev_ref(loop_);
+    ev_async_stop(loop_, &async_);
+    // The hub fiber sits in run_loop() forever and owns nothing that needs
+    // unwinding: its stack is simply returned.
+    stacks_.release(Runtime::state(hub_greenlet_).ctx);
+    ev_loop_destroy(loop_);
+}
+
+HubImpl* HubImpl::current() noexcept { return t_hub; }
+
+HubImpl& HubImpl::get() {
+    if (t_hub) return *t_hub;
+    t_owner.touch();
+    t_hub = new HubImpl();
+    return *t_hub;
+}
+
+void HubImpl::destroy_impl() {
+    if (!is_main_current()) throw std::logic_error("grove::Hub::destroy: call it from the thread's main greenlet");
+    destroying_ = true;
+    for (int round = 0; round < 3 && live_count_ > 0; ++round) {
+        std::vector<std::shared_ptr<GreenletBase>> victims;
+        for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next)
+            if (auto self = Runtime::state(*g).self) victims.push_back(std::move(self));
+        for (auto& g : victims) g->kill({}, false);
+        const auto deadline = Clock::now() + std::chrono::milliseconds(round == 0 ? 1000 : 500);
+        for (auto& g : victims) {
+            const Duration left = deadline - Clock::now();
+            if (left.count() <= 0) break;
+            g->join(left);
+        }
+    }
+    join_impl(Duration::zero());  // flush reports and links of the last deaths
+    while (live_head_) {
+        GreenletBase* g = live_head_;
+        try {
+            logger()->error("grove: {} did not exit after GreenletExit (3 tries); abandoning its stack", g->describe());
+        } catch (...) {
+        }
+        remove_live(*g);
+        Runtime::state(*g).self.reset();  // the stack stays mapped: it may still be referenced
+    }
+    t_hub = nullptr;
+    delete this;
+}
+
+// --- scheduling and switching ----------------------------------------------
+
+void HubImpl::schedule(GreenletBase* g) noexcept {
+    if (!Runtime::state(*g).in_ready) ready_.push_back(g);
+}
+
+void HubImpl::unschedule(GreenletBase* g) noexcept { ready_.remove(g); }
+
+void HubImpl::check_may_block(const char* call) const {
+    if (current_ == &hub_greenlet_)
+        throw std::logic_error(std::string("grove: ") + call +
+                               ": cannot block in the hub (inside a libev, link or hub callback); "
+                               "spawn a greenlet to do the blocking work");
+}
+
+GreenletBase* HubImpl::pick_next() noexcept {
+    if (direct_budget_ > 0 && !ready_.empty()) {
+        --direct_budget_;
+        return ready_.pop_front();
+    }
+    return &hub_greenlet_;
+}
+
+void HubImpl::prepare(GreenletBase* g) {
+    GreenletState& s = Runtime::state(*g);
+    stacks_.allocate(s.ctx, s.stack_request);
+    context_make(s.ctx, &Runtime::greenlet_main);
+    s.phase = Phase::Running;
+}
+
+void HubImpl::switch_to(GreenletBase* next) noexcept {
+    GreenletBase* cur = current_;
+    // A greenlet that has not begun gets its stack now: kill-before-start and
+    // spawn itself never touch a stack. If none can be mapped, it dies with
+    // that error (reported, rethrown by get()) and someone else runs.
+    while (Runtime::state(*next).phase == Phase::Scheduled) {
+        try {
+            prepare(next);
+        } catch (...) {
+            Runtime::finish(*next, std::current_exception(), nullptr);
+            next = (cur == &hub_greenlet_) ? pick_next() : &hub_greenlet_;
+            if (next == cur) return;
+        }
+    }
+    if (next == cur) return;
+    current_ = next;
+    ++Runtime::state(*next).switches;
+    context_switch(Runtime::state(*cur).ctx, Runtime::state(*next).ctx);
+    // Returns here when someone switches back to `cur`; they set current_.
+}
+
+void HubImpl::suspend() {
+    GreenletBase* cur = current_;
+    check_may_block("blocking call");
+    GreenletBase* next = pick_next();
+    if (next != cur) switch_to(next);
+    deliver_pending(cur);
+}
+
+void HubImpl::deliver_pending(GreenletBase* g) {
+    GreenletState& s = Runtime::state(*g);
+    if (!s.pending) return;
+    // Inside a destructor that runs during unwinding, throwing would call
+    // std::terminate: keep the kill pending for the next block outside it.
+    if (std::uncaught_exceptions() > 0) return;
+    std::exception_ptr e = std::move(s.pending);
+    s.pending = nullptr;
+    s.pending_serial = 0;
+    std::rethrow_exception(e);
+}
+
+// --- the loop fiber ----------------------------------------------------------
+
+void HubImpl::run_loop() {
+    bool polled = false;
+    for (;;) {
+        if (!notify_.empty()) process_notifications();
+        if (!callbacks_.empty()) run_callbacks();
+        if (!ready_.empty()) {
+            if (!polled) ev_run(loop_, EVRUN_NOWAIT);  // between rounds: let I/O and timers in
+            polled = false;
+            direct_budget_ = kDirectBudget;
+            switch_to(ready_.pop_front());
+            continue;
+        }
+        if (!notify_.empty() || !callbacks_.empty()) continue;
+        if (!idle_waiters_.empty()) {
+            ev_run(loop_, EVRUN_NOWAIT);
+            if (ready_.empty()) idle_waiters_.notify_all();
+            polled = true;
+            continue;
+        }
+        // ev_run returns the count of referenced active watchers: with none,
+        // it polls once without blocking and nothing can ever wake anyone.
+        const int active = ev_run(loop_, EVRUN_ONCE);
+        polled = true;
+        if (active == 0 && ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty())
+            loop_ran_dry();
+    }
+}
+
+void HubImpl::loop_ran_dry() {
+    if (joiner_) {
+        joiner_->wake();
+        return;
+    }
+    GreenletState& m = Runtime::state(main_);
+    if (m.in_ready || m.pending) return;  // it will run and see it
+    m.pending = std::make_exception_ptr(LoopExit(describe_waiters()));
+    m.pending_serial = 0;
+    schedule(&main_);
+}
+
+std::string HubImpl::describe_waiters() const {
+    std::string text = "This operation would block forever";
+    auto line = [&text](const GreenletBase& g) {
+        const GreenletState& s = Runtime::state(g);
+        text += "\n  " + g.describe();
+        if (s.parked_on)
+            text += fmt::format(" waits on {} {}", s.parked_on->what(), s.parked_on->object());
+    };
+    line(main_);
+    for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) line(*g);
+    return text;
+}
+
+void HubImpl::process_notifications() {
+    auto batch = std::move(notify_);
+    notify_.clear();
+    for (auto& g : batch) {
+        GreenletState& s = Runtime::state(*g);
+        s.notify_queued = false;
+        if (s.error && !s.reported) {
+            s.reported = true;
+            try {
+                report_error(g->describe(), s.error, s.trace);
+            } catch (...) {
+                std::fputs("grove: failed to report a greenlet's error\n", stderr);
+            }
+        }
+        // Links added while these run are queued again for the next pass.
+        auto links = std::move(s.links);
+        s.links.clear();
+        for (auto& link : links) {
+            const bool ok = !s.error;
+            if ((link.kind == LinkKind::Value && !ok) || (link.kind == LinkKind::Exception && ok)) continue;
+            try {
+                link.callback(*g);
+            } catch (...) {
+                auto e = std::current_exception();
+                try {
+                    report_error("link callback of " + g->describe(), e, take_throw_trace(e));
+                } catch (...) {
+                }
+            }
+        }
+    }
+}
+
+void HubImpl::run_callbacks() {
+    auto batch = std::move(callbacks_);
+    callbacks_.clear();
+    for (auto& fn : batch) {
+        try {
+            fn();
+        } catch (...) {
+            auto e = std::current_exception();
+            try {
+                report_error("<hub callback>", e, take_throw_trace(e));
+            } catch (...) {
+            }
+        }
+    }
+}
+
+void HubImpl::async_cb(struct ev_loop*, ev_async* w, int) {
+    auto* hub = static_cast<HubImpl*>(w->data);
+    std::vector<std::function<void()>> inbox;
+    {
+        std::lock_guard<std::mutex> lock(hub->inbox_mutex_);
+        inbox.swap(hub->inbox_);
+    }
+    for (auto& fn : inbox) hub->callbacks_.push_back(std::move(fn));
+}
+
+void HubImpl::post_from_thread(std::function<void()> fn) {
+    {
+        std::lock_guard<std::mutex> lock(inbox_mutex_);
+        inbox_.push_back(std::move(fn));
+    }
+    ev_async_send(loop_, &async_);
+}
+
+int HubImpl::active_watchers() { return ev_run(loop_, EVRUN_NOWAIT); }
+
+void HubImpl::add_callback(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
+
+void HubImpl::queue_notification(GreenletBase& g) {
+    GreenletState& s = Runtime::state(g);
+    if (s.notify_queued) return;
+    auto self = s.self ? s.self : g.weak_from_this().lock();
+    if (!self) {  // not owned by a Ref: report at once, there is nobody to link
+        if (s.error && !s.reported) {
+            s.reported = true;
+            report_error(g.describe(), s.error, s.trace);
+        }
+        return;
+    }
+    s.notify_queued = true;
+    notify_.push_back(std::move(self));
+}
+
+void HubImpl::add_live(GreenletBase& g) noexcept {
+    GreenletState& s = Runtime::state(g);
+    s.in_live = true;
+    s.live_prev = nullptr;
+    s.live_next = live_head_;
+    if (live_head_) Runtime::state(*live_head_).live_prev = &g;
+    live_head_ = &g;
+    ++live_count_;
+}
+
+void HubImpl::remove_live(GreenletBase& g) noexcept {
+    GreenletState& s = Runtime::state(g);
+    if (!s.in_live) return;
+    if (s.live_prev)
+        Runtime::state(*s.live_prev).live_next = s.live_next;
+    else
+        live_head_ = s.live_next;
+    if (s.live_next) Runtime::state(*s.live_next).live_prev = s.live_prev;
+    s.live_prev = s.live_next = nullptr;
+    s.in_live = false;
+    --live_count_;
+}
+
+bool HubImpl::join_impl(std::optional<Duration> timeout) {
+    check_may_block("Hub::join");
+    Waiter w("Hub::join", this);
+    w.set_keeps_loop_alive(false);
+    Waiter* previous = joiner_;
+    joiner_ = &w;
+    struct Restore {
+        HubImpl* hub;
+        Waiter* previous;
+        ~Restore() { hub->joiner_ = previous; }
+    } restore{this, previous};
+    if (timeout && timeout->count() <= 0) {
+        // Flush what is already due (reports, links, ready greenlets) once,
+        // through the hub even if a direct switch budget is left.
+        schedule(current_);
+        direct_budget_ = 0;
+        suspend();
+        return ready_.empty() && active_watchers() == 0;
+    }
+    return w.wait(timeout);
+}
+
+bool HubImpl::describe_overflow(const void* fault, char* out, std::size_t out_size) {
+    HubImpl* hub = t_hub;
+    if (!hub || !hub->current_) return false;
+    const ContextState& c = Runtime::state(*hub->current_).ctx;
+    if (!c.stack_guarded || !c.stack_base || hub->current_ == &hub->main_) return false;
+    const char* base = static_cast<const char*>(c.stack_base);
+    const char* addr = static_cast<const char*>(fault);
+    if (addr >= base || addr < base - 64 * 1024) return false;  // the guard page, or a frame that jumped it
+    std::string who;
+    try {
+        who = hub->current_->describe();
+    } catch (...) {
+        who = "<greenlet>";
+    }
+    std::snprintf(out, out_size,
+                  "grove: stack overflow in %s: its %zu-byte stack is exhausted "
+                  "(set GROVE_STACK_SIZE, e.g. GROVE_STACK_SIZE=1M, or SpawnOptions::stack_size)\n",
+                  who.c_str(), c.stack_size);
+    return true;
+}
+
+// --- greenlet entry and death -------------------------------------------------
+
+void Runtime::greenlet_main() {
+    HubImpl& hub = *t_hub;
+    GreenletBase* g = hub.current_;
+    if (g == &hub.hub_greenlet_) hub.run_loop();  // the hub fiber's whole life
+    {
+        std::exception_ptr error;
+        std::exception_ptr exit;
+        try {
+            g->run_body();
+        } catch (const GreenletExit&) {
+            exit = std::current_exception();
+        } catch (...) {
+            error = std::current_exception();
+            g->state_.trace = take_throw_trace(error);
+        }
+        finish(*g, std::move(error), std::move(exit));
+    }
+    // Straight to the hub when it has a report or links to run, so they come
+    // before any joiner resumes (as in gevent).
+    GreenletBase* next = g->state_.notify_queued ? &hub.hub_greenlet_ : hub.pick_next();
+    while (next->state_.phase == Phase::Scheduled) {
+        try {
+            hub.prepare(next);
+        } catch (...) {
+            finish(*next, std::current_exception(), nullptr);
+            next = &hub.hub_greenlet_;
+        }
+    }
+    hub.current_ = next;
+    ++next->state_.switches;
+    context_exit(g->state_.ctx, next->state_.ctx, &HubImpl::after_death, g);
+}
+
+void HubImpl::after_death(void* dead) noexcept {
+    auto* g = static_cast<GreenletBase*>(dead);
+    GreenletState& s = Runtime::state(*g);
+    static_cast<HubImpl*>(s.hub)->stacks_.release(s.ctx);
+    auto self = std::move(s.self);  // may destroy the greenlet object here
+}
+
+void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit) {
+    GreenletState& s = g.state_;
+    auto& hub = *static_cast<HubImpl*>(s.hub);
+    s.phase = Phase::Dead;
+    s.error = std::move(error);
+    s.exit = std::move(exit);
+    s.pending = nullptr;
+    hub.remove_live(g);
+    g.waiters().notify_all();
+    if (s.error || !s.links.empty()) hub.queue_notification(g);
+}
+
+}  // namespace grove::detail
+
+// --- public Hub API -----------------------------------------------------------
+
+namespace grove {
+
+using detail::HubImpl;
+
+Hub::Hub() = default;
+Hub::~Hub() = default;
+
+struct ev_loop* Hub::loop() const noexcept { return static_cast<const HubImpl*>(this)->ev(); }
+bool Hub::join(std::optional<Duration> timeout) { return static_cast<HubImpl*>(this)->join_impl(timeout); }
+void Hub::destroy() { static_cast<HubImpl*>(this)->destroy_impl(); }
+std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*>(this)->live(); }
+void Hub::run_callback(std::function<void()> fn) { static_cast<HubImpl*>(this)->add_callback(std::move(fn)); }
+
+bool Hub::Remote::post(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!hub_) return false;
+    static_cast<HubImpl*>(hub_)->post_from_thread(std::move(fn));
+    return true;
+}
+
+Hub::KeepAlive::KeepAlive() : hub_(&get_hub()) { ev_ref(hub_->loop()); }
+Hub::KeepAlive::~KeepAlive() { ev_unref(hub_->loop()); }
+
+Hub& get_hub() { return HubImpl::get(); }
+Hub* get_hub_if_exists() noexcept { return HubImpl::current(); }
+
+void reinit() {
+    if (HubImpl* hub = HubImpl::current()) ev_loop_fork(hub->ev());
+}
+
+}  // namespace grove

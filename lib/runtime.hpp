@@ -1,0 +1,161 @@
+// grove internal — the hub's machinery: ready queue, switching, death.
+//
+// detail::Runtime is the friend through which lib/ reaches the private state
+// of GreenletBase, Waiter and Timeout; HubImpl is the concrete Hub.
+#pragma once
+
+#include "internal.hpp"
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <ev.h>
+
+#include <grove/greenlet.hpp>
+#include <grove/hub.hpp>
+#include <grove/timeout.hpp>
+#include <grove/waiter.hpp>
+
+#include "stack.hpp"
+
+namespace grove::detail {
+
+class HubImpl;
+
+/// A FIFO of greenlets ready to run, linked through their state (no
+/// allocation). A greenlet is on it at most once (state.in_ready).
+class ReadyQueue {
+public:
+    bool empty() const noexcept { return head_ == nullptr; }
+    std::size_t size() const noexcept { return size_; }
+    void push_back(GreenletBase* g) noexcept;
+    GreenletBase* pop_front() noexcept;
+    void remove(GreenletBase* g) noexcept;
+
+private:
+    GreenletBase* head_ = nullptr;
+    GreenletBase* tail_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// The thread's own stack, as a greenlet.
+class MainGreenlet final : public GreenletBase {
+protected:
+    void run_body() override {}
+    std::string describe_class() const override { return "MainGreenlet"; }
+};
+
+/// The hub's loop fiber, as a greenlet (getcurrent() inside libev callbacks).
+class HubGreenlet final : public GreenletBase {
+protected:
+    void run_body() override {}
+    std::string describe_class() const override { return "Hub"; }
+};
+
+struct Runtime {
+    static GreenletState& state(GreenletBase& g) noexcept { return g.state_; }
+    static const GreenletState& state(const GreenletBase& g) noexcept { return g.state_; }
+    static void run_body(GreenletBase& g) { g.run_body(); }
+
+    /// The entry point of every greenlet stack (never returns).
+    [[noreturn]] static void greenlet_main();
+    /// Marks `g` dead with the given outcome and wakes whoever waits on it.
+    static void finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit);
+
+    // Waiter internals.
+    static void waiter_timer_fired(Waiter& w) noexcept;
+    static ev_timer& timer(TimerSlot& slot) noexcept { return *reinterpret_cast<ev_timer*>(slot.bytes); }
+
+    // Timeout internals.
+    static void timeout_fired(Timeout& t) noexcept;
+    static std::uint64_t serial(const Timeout& t) noexcept { return t.serial_; }
+};
+
+static_assert(sizeof(ev_timer) <= sizeof(TimerSlot), "TimerSlot too small for ev_timer");
+
+/// The thread's hub. Invariants:
+///  - exactly one greenlet runs at a time: current_;
+///  - a greenlet is on ready_ iff it is runnable and not running;
+///  - the hub greenlet is never on ready_; it runs when nobody else can.
+class HubImpl final : public Hub {
+public:
+    HubImpl();
+    ~HubImpl() override;
+
+    static HubImpl* current() noexcept;  // this thread's hub or null
+    static HubImpl& get();               // this thread's hub, created on demand
+
+    GreenletBase* current_greenlet() const noexcept { return current_; }
+    bool in_hub() const noexcept { return current_ == &hub_greenlet_; }
+    bool is_main_current() const noexcept { return current_ == &main_; }
+    struct ev_loop* ev() const noexcept { return loop_; }
+    StackPool& stacks() noexcept { return stacks_; }
+
+    /// Makes `g` runnable (idempotent). Never switches.
+    void schedule(GreenletBase* g) noexcept;
+    void unschedule(GreenletBase* g) noexcept;
+    /// The running greenlet gives up control until something schedules it;
+    /// then throws its pending kill/Timeout, if any. std::logic_error on the hub.
+    void suspend();
+    /// Queues the death notification of `g` (report + links) for the hub.
+    void queue_notification(GreenletBase& g);
+    void add_live(GreenletBase& g) noexcept;
+    void remove_live(GreenletBase& g) noexcept;
+
+    /// Throws std::logic_error naming `call` if the running greenlet is the hub.
+    void check_may_block(const char* call) const;
+
+    // Hub API
+    bool join_impl(std::optional<Duration> timeout);
+    void destroy_impl();
+    void post_from_thread(std::function<void()> fn);
+    void add_callback(std::function<void()> fn);
+
+    /// Referenced active watchers (polls the loop once, without blocking).
+    int active_watchers();
+
+    WaitList& idle_waiters() noexcept { return idle_waiters_; }
+    std::size_t live() const noexcept { return live_count_; }
+
+    /// Text for LoopExit: who waits on what.
+    std::string describe_waiters() const;
+
+private:
+    friend struct Runtime;
+    static void hub_main();
+    [[noreturn]] void run_loop();
+    void switch_to(GreenletBase* next) noexcept;
+    GreenletBase* pick_next() noexcept;
+    void prepare(GreenletBase* g);
+    void process_notifications();
+    void run_callbacks();
+    void loop_ran_dry();
+    void deliver_pending(GreenletBase* g);
+    static void async_cb(struct ev_loop*, ev_async* w, int);
+    static void after_death(void* dead_greenlet) noexcept;
+    static bool describe_overflow(const void* fault, char* out, std::size_t out_size);
+
+    struct ev_loop* loop_ = nullptr;
+    MainGreenlet main_;
+    HubGreenlet hub_greenlet_;
+    GreenletBase* current_ = nullptr;
+    ReadyQueue ready_;
+    int direct_budget_ = 0;
+    StackPool stacks_;
+    std::vector<std::shared_ptr<GreenletBase>> notify_;
+    std::vector<std::function<void()>> callbacks_;
+    WaitList idle_waiters_;
+    GreenletBase* live_head_ = nullptr;
+    std::size_t live_count_ = 0;
+    Waiter* joiner_ = nullptr;  // the wait of Hub::join, woken when the loop runs dry
+    bool destroying_ = false;
+    ev_async async_{};
+    std::mutex inbox_mutex_;
+    std::vector<std::function<void()>> inbox_;
+};
+
+}  // namespace grove::detail

@@ -1,0 +1,83 @@
+// grove internal — greenlet stacks: a per-thread pool of mmap'd stacks.
+//
+// Layout of one stack (addresses grow upwards, the stack grows downwards):
+//
+//   guarded (while the process-wide guard budget lasts):
+//     [ guard page PROT_NONE ][ canary | ........ usable ........ ]
+//                              ^ stack_base                       ^ top
+//   unguarded (beyond the budget, carved from large arenas):
+//     [ canary | ........ usable ........ ][ canary | ... next stack ...
+//
+// Each guarded stack costs two mappings, and vm.max_map_count is 65530 on a
+// stock kernel: past the budget, stacks come from MAP_NORESERVE arenas (one
+// mapping per many stacks) and are protected by a canary word checked at every
+// switch-out and at death instead. Pages are committed only when touched.
+// Released stacks go on a LIFO free list (the hottest is reused first); those
+// beyond a cap have their memory returned with MADV_DONTNEED.
+#pragma once
+
+#include "internal.hpp"
+
+#include <cstddef>
+#include <unordered_map>
+#include <vector>
+
+#include <grove/detail/greenlet_state.hpp>
+
+namespace grove::detail {
+
+/// Default usable stack size: GROVE_STACK_SIZE if set (bytes, or with a k/K,
+/// m/M suffix), else 128 KiB; ×4 under AddressSanitizer.
+std::size_t default_stack_size();
+
+bool stack_canary_intact(const void* stack_base) noexcept;
+
+class StackPool {
+public:
+    StackPool() = default;
+    StackPool(const StackPool&) = delete;
+    StackPool& operator=(const StackPool&) = delete;
+    ~StackPool();
+
+    /// Gives `c` a stack of at least `size` usable bytes (0: the default).
+    /// Throws std::system_error naming the limit when none can be mapped.
+    void allocate(ContextState& c, std::size_t size);
+    /// Takes the stack of a context that will never run again.
+    void release(ContextState& c) noexcept;
+
+    /// Stacks handed out and not yet released (tests check it returns to 0).
+    std::size_t in_use() const noexcept { return in_use_; }
+
+    /// Process-wide: stacks with a guard page right now, and the budget.
+    static std::size_t guarded_count() noexcept;
+    static std::size_t guard_budget() noexcept;
+
+private:
+    struct Slot {
+        void* base;
+        std::size_t size;
+        bool guarded;
+    };
+    struct Arena {
+        char* begin;
+        std::size_t length;
+    };
+    Slot carve_unguarded(std::size_t size);
+    std::unordered_map<std::size_t, std::vector<Slot>> free_;
+    std::vector<Arena> arenas_;
+    std::vector<Slot> guarded_live_;  // unmapped on destruction if never released
+    char* arena_cursor_ = nullptr;
+    char* arena_end_ = nullptr;
+    std::size_t in_use_ = 0;
+};
+
+/// Fills `out` with one line naming the running greenlet if `fault` lies in
+/// its guard page; returns false otherwise. Set by the hub.
+using OverflowDescriber = bool (*)(const void* fault, char* out, std::size_t out_size);
+
+/// Installs (once per thread) an alternate signal stack and a SIGSEGV/SIGBUS
+/// handler that prints `describer`'s line when a guard page is hit, then
+/// aborts. Other faults go on to the previous handler (default: core dump).
+void install_overflow_handler(OverflowDescriber describer);
+
+}  // namespace grove::detail

@@ -1,0 +1,169 @@
+// grove internal — Waiter, WaitNode, WaitList: the park/unpark primitive.
+#include <stdexcept>
+
+#include "runtime.hpp"
+
+namespace grove {
+
+using detail::HubImpl;
+using detail::Runtime;
+
+// --- WaitNode / WaitList --------------------------------------------------------
+
+void WaitNode::unlink() noexcept {
+    if (list_) list_->remove(*this);
+}
+
+void WaitNode::notify() noexcept { waiter_->wake(); }
+
+WaitList::~WaitList() {
+    while (head_) remove(*head_);
+}
+
+void WaitList::push_back(WaitNode& node) noexcept {
+    node.unlink();
+    node.list_ = this;
+    node.prev_ = tail_;
+    node.next_ = nullptr;
+    if (tail_)
+        tail_->next_ = &node;
+    else
+        head_ = &node;
+    tail_ = &node;
+    ++size_;
+}
+
+void WaitList::push_front(WaitNode& node) noexcept {
+    node.unlink();
+    node.list_ = this;
+    node.prev_ = nullptr;
+    node.next_ = head_;
+    if (head_)
+        head_->prev_ = &node;
+    else
+        tail_ = &node;
+    head_ = &node;
+    ++size_;
+}
+
+void WaitList::remove(WaitNode& node) noexcept {
+    if (node.list_ != this) return;
+    if (node.prev_)
+        node.prev_->next_ = node.next_;
+    else
+        head_ = node.next_;
+    if (node.next_)
+        node.next_->prev_ = node.prev_;
+    else
+        tail_ = node.prev_;
+    node.prev_ = node.next_ = nullptr;
+    node.list_ = nullptr;
+    --size_;
+}
+
+WaitNode* WaitList::pop_front() noexcept {
+    WaitNode* node = head_;
+    if (node) remove(*node);
+    return node;
+}
+
+Waiter* WaitList::notify_one() noexcept {
+    WaitNode* node = pop_front();
+    if (!node) return nullptr;
+    Waiter* w = &node->waiter();
+    node->notify();
+    return w;
+}
+
+std::size_t WaitList::notify_all() noexcept {
+    // Only the nodes present now: a notification that links a new node (a
+    // woken greenlet cannot run yet, but an iwait node may) waits for the next.
+    std::size_t n = size_;
+    std::size_t done = 0;
+    while (done < n && head_) {
+        WaitNode* node = pop_front();
+        node->notify();
+        ++done;
+    }
+    return done;
+}
+
+// --- Waiter ---------------------------------------------------------------------
+
+namespace {
+void waiter_timer_cb(struct ev_loop*, ev_timer* t, int) { Runtime::waiter_timer_fired(*static_cast<Waiter*>(t->data)); }
+}  // namespace
+
+Waiter::Waiter(const char* what, const void* object) : what_(what), object_(object) {
+    HubImpl& hub = HubImpl::get();
+    hub_ = &hub;
+    greenlet_ = hub.current_greenlet();
+    ev_timer& t = Runtime::timer(timer_);
+    ev_init(&t, &waiter_timer_cb);
+    t.data = this;
+}
+
+Waiter::~Waiter() {
+    ev_timer& t = Runtime::timer(timer_);
+    if (ev_is_active(&t)) {
+        if (!keeps_alive_) ev_ref(hub_->loop());
+        ev_timer_stop(hub_->loop(), &t);
+    }
+    auto& s = Runtime::state(*greenlet_);
+    if (s.parked_on == this) s.parked_on = nullptr;
+}
+
+bool Waiter::wait(std::optional<Duration> timeout) {
+    if (woken_) return true;
+    return wait_until(detail::deadline_after(timeout, what_));
+}
+
+bool Waiter::wait_until(std::optional<Deadline> deadline) {
+    if (woken_) return true;
+    auto& hub = *static_cast<HubImpl*>(hub_);
+    hub.check_may_block(what_);
+    if (hub.current_greenlet() != greenlet_)
+        throw std::logic_error("grove::Waiter::wait: called by a greenlet other than the one that created it");
+    if (deadline) {
+        if (*deadline == Deadline::min()) return false;
+        const Duration left = *deadline - Clock::now();
+        if (left.count() <= 0) return false;
+        ev_timer& t = Runtime::timer(timer_);
+        ev_now_update(hub.ev());
+        ev_timer_set(&t, left.count(), 0.);
+        ev_timer_start(hub.ev(), &t);
+        if (!keeps_alive_) ev_unref(hub.ev());
+    }
+    auto& s = Runtime::state(*greenlet_);
+    timed_out_ = false;
+    s.parked_on = this;
+    struct Unpark {
+        Waiter* w;
+        detail::GreenletState& s;
+        ~Unpark() {
+            s.parked_on = nullptr;
+            ev_timer& t = Runtime::timer(w->timer_);
+            if (ev_is_active(&t)) {
+                if (!w->keeps_alive_) ev_ref(w->hub_->loop());
+                ev_timer_stop(w->hub_->loop(), &t);
+            }
+        }
+    } unpark{this, s};
+    while (!woken_ && !timed_out_) hub.suspend();
+    return woken_;
+}
+
+void Waiter::wake() noexcept {
+    if (woken_) return;
+    woken_ = true;
+    if (Runtime::state(*greenlet_).parked_on == this) static_cast<HubImpl*>(hub_)->schedule(greenlet_);
+}
+
+void detail::Runtime::waiter_timer_fired(Waiter& w) noexcept {
+    // libev stopped the one-shot timer before calling us: rebalance an unref.
+    if (!w.keeps_alive_) ev_ref(w.hub_->loop());
+    w.timed_out_ = true;
+    if (Runtime::state(*w.greenlet_).parked_on == &w) static_cast<HubImpl*>(w.hub_)->schedule(w.greenlet_);
+}
+
+}  // namespace grove
