@@ -43,7 +43,13 @@ struct EhGlobals {
 thread_local EhGlobals* t_eh = nullptr;
 thread_local void (*t_entry)() = nullptr;
 
-struct ExitRequest {
+// What every jump carries to the context it resumes. `from` is the context
+// that just stopped (to be resumable later), or null when it died; then
+// `after(arg)` runs first on the resumed stack (it frees the dead one's stack).
+// Plain jumps only: ontop_fcontext into a never-run context hands its result
+// to the entry in the wrong registers.
+struct Handoff {
+    ContextState* from;
     void (*after)(void*);
     void* arg;
 };
@@ -82,10 +88,15 @@ inline void sanitizer_arrived(ContextState& self) noexcept {
     (void)self;
 }
 
-// Whoever jumped here passed its own ContextState (or null when it died and
-// we came through context_exit): store where it stopped, so it can be resumed.
-inline void record_origin(bctx::transfer_t t) noexcept {
-    if (t.data) static_cast<ContextState*>(t.data)->fctx = t.fctx;
+// Whoever jumped here stopped at t.fctx: store it so it can be resumed, or,
+// if it died, run its last request (copied out: the request lives on the
+// stack that `after` frees).
+inline void arrived(bctx::transfer_t t) noexcept {
+    const Handoff h = *static_cast<const Handoff*>(t.data);
+    if (h.from)
+        h.from->fctx = t.fctx;
+    else
+        h.after(h.arg);
 }
 
 // First frame of every greenlet stack. Never returns: `t_entry` ends with
@@ -94,20 +105,13 @@ void trampoline(bctx::transfer_t t) noexcept {
 #if GROVE_ASAN
     __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
 #endif
-    record_origin(t);
+    arrived(t);
     t_eh->caught = nullptr;  // a greenlet spawned inside a catch starts clean
     t_eh->uncaught = 0;
     errno = 0;
     t_entry();
     std::fputs("grove: greenlet entry returned (internal error)\n", stderr);
     std::abort();
-}
-
-// Runs on the resumed context's stack, on top of its interrupted jump.
-bctx::transfer_t run_after_exit(bctx::transfer_t t) noexcept {
-    ExitRequest request = *static_cast<ExitRequest*>(t.data);  // copy: the dying stack is freed next
-    request.after(request.arg);
-    return {nullptr, nullptr};
 }
 
 }  // namespace
@@ -141,20 +145,21 @@ void context_switch(ContextState& from, ContextState& to) noexcept {
     sanitizer_leave(from, to, false);
     bctx::fcontext_t target = to.fctx;
     to.fctx = nullptr;
-    bctx::transfer_t t = bctx::jump_fcontext(target, &from);
+    Handoff handoff{&from, nullptr, nullptr};
+    bctx::transfer_t t = bctx::jump_fcontext(target, &handoff);
     // Returns here the second time: someone switched back to `from`.
     sanitizer_arrived(from);
-    record_origin(t);
+    arrived(t);
     restore_thread_state(from);
 }
 
 void context_exit(ContextState& from, ContextState& to, void (*after)(void*), void* arg) noexcept {
     if (!from.stack_guarded) check_canary(from, "a dying greenlet");
-    ExitRequest request{after, arg};
+    Handoff handoff{nullptr, after, arg};
     sanitizer_leave(from, to, true);
     bctx::fcontext_t target = to.fctx;
     to.fctx = nullptr;
-    bctx::ontop_fcontext(target, &request, &run_after_exit);
+    bctx::jump_fcontext(target, &handoff);
     std::fputs("grove: a dead greenlet was resumed (internal error)\n", stderr);
     std::abort();
 }

@@ -27,6 +27,7 @@ void context_switch(ContextState& from, ContextState& to) noexcept;
 
 /// The last switch of a dying context: resumes `to`, then runs `after(arg)` on
 /// `to`'s stack before `to` continues (so `after` may free `from`'s stack).
+/// `after` must not switch.
 [[noreturn]] void context_exit(ContextState& from, ContextState& to, void (*after)(void*), void* arg) noexcept;
 
 /// Aborts with a clear message if an unguarded stack's canary was overwritten.

@@ -176,15 +176,26 @@ void StackPool::release(ContextState& c) noexcept {
     --in_use_;
 }
 
+namespace {
+// ASan keeps the shadow of an unmapped range: without this, whoever maps the
+// same addresses next (malloc, libbacktrace) trips over a dead fiber's redzones.
+void unmap(void* p, std::size_t length) noexcept {
+#if GROVE_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, length);
+#endif
+    munmap(p, length);
+}
+}  // namespace
+
 StackPool::~StackPool() {
     const std::size_t guard = page_size();
     for (auto& [size, list] : free_)
         for (auto& slot : list)
             if (slot.guarded) {
-                munmap(static_cast<char*>(slot.base) - guard, slot.size + guard);
+                unmap(static_cast<char*>(slot.base) - guard, slot.size + guard);
                 g_guarded.fetch_sub(1, std::memory_order_relaxed);
             }
-    for (auto& arena : arenas_) munmap(arena.begin, arena.length);
+    for (auto& arena : arenas_) unmap(arena.begin, arena.length);
 }
 
 // --- overflow detection ---------------------------------------------------
@@ -194,7 +205,18 @@ OverflowDescriber g_describer = nullptr;
 struct sigaction g_previous_segv {};
 struct sigaction g_previous_bus {};
 std::atomic<bool> g_handler_installed{false};
-thread_local bool t_altstack = false;
+// The thread's alternate signal stack; disabled and freed at thread exit.
+struct AltStack {
+    void* memory = nullptr;
+    ~AltStack() {
+        if (!memory) return;
+        stack_t off{};
+        off.ss_flags = SS_DISABLE;
+        sigaltstack(&off, nullptr);
+        std::free(memory);
+    }
+};
+thread_local AltStack t_altstack;
 
 void overflow_handler(int sig, siginfo_t* info, void* uctx) {
     char line[512];
@@ -219,15 +241,17 @@ void overflow_handler(int sig, siginfo_t* info, void* uctx) {
 }  // namespace
 
 void install_overflow_handler(OverflowDescriber describer) {
-    if (!t_altstack) {
-        // One alternate stack per thread that runs greenlets; the handler
-        // cannot run on the stack that just overflowed. Leaked on purpose: it
-        // must outlive every signal the thread can still take.
+    if (!t_altstack.memory) {
+        // One alternate stack per thread that runs greenlets: the handler
+        // cannot run on the stack that just overflowed.
         constexpr std::size_t size = 64 * 1024;
         stack_t ss{};
         ss.ss_sp = std::malloc(size);
         ss.ss_size = size;
-        if (ss.ss_sp && sigaltstack(&ss, nullptr) == 0) t_altstack = true;
+        if (ss.ss_sp && sigaltstack(&ss, nullptr) == 0)
+            t_altstack.memory = ss.ss_sp;
+        else
+            std::free(ss.ss_sp);
     }
     g_describer = describer;
     if (g_handler_installed.exchange(true)) return;

@@ -65,7 +65,6 @@ private:
     Slot carve_unguarded(std::size_t size);
     std::unordered_map<std::size_t, std::vector<Slot>> free_;
     std::vector<Arena> arenas_;
-    std::vector<Slot> guarded_live_;  // unmapped on destruction if never released
     char* arena_cursor_ = nullptr;
     char* arena_end_ = nullptr;
     std::size_t in_use_ = 0;

@@ -1,0 +1,74 @@
+// LoopExit instead of a hang, and Hub::join.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <grove/greenlet.hpp>
+#include <grove/hub.hpp>
+
+#include "leak_check.hpp"
+
+using namespace std::chrono_literals;
+
+namespace grove {
+namespace {
+
+using LoopExit_ = test::LeakChecked;
+
+TEST_F(LoopExit_, JoiningAGreenletThatWaitsForeverRaisesLoopExitInMain) {
+    auto stuck = spawn([] {
+        Waiter w("nothing at all");
+        w.wait();
+    });
+    try {
+        stuck->join();
+        FAIL() << "join returned";
+    } catch (const LoopExit& e) {
+        const std::string text = e.what();
+        EXPECT_NE(text.find("This operation would block forever"), std::string::npos) << text;
+        EXPECT_NE(text.find("waits on nothing at all"), std::string::npos) << text;
+        EXPECT_NE(text.find("waits on join"), std::string::npos) << text;
+    }
+    stuck->kill();
+    EXPECT_TRUE(stuck->dead());
+}
+
+TEST_F(LoopExit_, AWaiterWithNothingToWakeItInMain) {
+    Waiter w("forever");
+    EXPECT_THROW(w.wait(), LoopExit);
+}
+
+TEST_F(LoopExit_, HubJoinRunsUntilNothingIsLeft) {
+    int done = 0;
+    for (int i = 0; i < 5; ++i) spawn([&done, i] {
+            sleep(std::chrono::milliseconds(i));
+            ++done;
+        });
+    EXPECT_TRUE(get_hub().join());
+    EXPECT_EQ(done, 5);
+}
+
+TEST_F(LoopExit_, HubJoinWithTimeoutReturnsFalseWhileWorkRemains) {
+    auto g = spawn([] { sleep(1s); });
+    EXPECT_FALSE(get_hub().join(5ms));
+    g->kill();
+}
+
+TEST_F(LoopExit_, IdleResumesWhenNothingElseIsPending) {
+    std::vector<int> order;
+    auto busy = spawn([&] {
+        for (int i = 0; i < 3; ++i) {
+            order.push_back(1);
+            sleep();
+        }
+    });
+    auto lazy = spawn([&] {
+        idle();
+        order.push_back(2);
+    });
+    joinall({busy, lazy});
+    EXPECT_EQ(order, (std::vector<int>{1, 1, 1, 2}));
+}
+
+}  // namespace
+}  // namespace grove
