@@ -1,0 +1,12 @@
+// grove — cooperative I/O: fd waits, sockets, servers, DNS, the thread pool
+// and signals. Everything here blocks only the calling greenlet.
+#pragma once
+
+#include <grove/io/address.hpp>
+#include <grove/io/resolve.hpp>
+#include <grove/io/server.hpp>
+#include <grove/io/server_threads.hpp>
+#include <grove/io/signal.hpp>
+#include <grove/io/socket.hpp>
+#include <grove/io/threadpool.hpp>
+#include <grove/io/wait.hpp>

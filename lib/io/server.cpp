@@ -1,0 +1,167 @@
+// grove internal — StreamServer: acceptor greenlet, handler bookkeeping, stop.
+//
+// State is shared (shared_ptr) between the server object, its acceptor and
+// the death links of its handlers, so neither outlives what it touches:
+//   acceptor   runs accept_loop(state); state->acceptor is its Ref until stop()
+//   handlers   state->handlers[id] holds each handler's Ref (and the handler's
+//              body holds the state); a link on the greenlet erases the entry
+//              when it dies, breaking that cycle (also when it was killed
+//              before it ever ran, which a scope guard inside it would miss).
+#include <grove/io/server.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include <grove/greenlet.hpp>
+
+namespace grove {
+
+struct StreamServer::State {
+    Handler handler;
+    Spawner* spawner = nullptr;
+    Address address;
+    Socket listener;
+    int backlog = 1024;
+    bool reuse_port = false;
+    bool started = false;
+    bool stopping = false;
+    Ref<GreenletBase> acceptor;
+    std::unordered_map<std::uint64_t, Ref<GreenletBase>> handlers;
+    std::uint64_t next_id = 0;
+};
+
+namespace {
+
+bool out_of_resources(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+
+bool connection_gone(int err) { return err == ECONNABORTED || err == EPROTO || err == EPERM || err == EINTR; }
+
+}  // namespace
+
+void StreamServer::accept_loop(std::shared_ptr<State> s) {
+    Duration backoff{0.01};
+    for (;;) {
+        Address peer;
+        Socket client;
+        try {
+            client = s->listener.accept(&peer);
+        } catch (const std::system_error& e) {
+            const int err = e.code().value();
+            if (s->stopping && err == EBADF) return;
+            if (connection_gone(err)) continue;
+            if (!out_of_resources(err)) throw;
+            std::fprintf(stderr, "grove: StreamServer on %s: accept failed: %s; retrying in %.2f s\n",
+                         s->address.str().c_str(), std::strerror(err), backoff.count());
+            grove::sleep(backoff);
+            backoff = std::min(backoff * 2, Duration{1});
+            continue;
+        }
+        backoff = Duration{0.01};
+        spawn_handler(s, std::move(client), peer);
+    }
+}
+
+void StreamServer::spawn_handler(const std::shared_ptr<State>& s, Socket client, const Address& peer) {
+    // std::function needs a copyable callable: the socket travels in a shared_ptr.
+    auto conn = std::make_shared<Socket>(std::move(client));
+    auto body = [conn, peer, s] {
+        Socket sock = std::move(*conn);
+        s->handler(sock, peer);
+    };
+    Ref<GreenletBase> g;
+    if (s->spawner)
+        g = s->spawner->spawn_task(body);
+    else
+        g = grove::spawn(std::move(body));
+    const std::uint64_t id = s->next_id++;
+    s->handlers.emplace(id, g);
+    g->link([weak = std::weak_ptr<State>(s), id](GreenletBase&) {
+        if (auto st = weak.lock()) st->handlers.erase(id);
+    });
+}
+
+StreamServer::StreamServer(Address address, Handler handler, Spawner* spawner) : state_(std::make_shared<State>()) {
+    if (!handler) throw std::invalid_argument("grove::StreamServer: empty handler");
+    state_->handler = std::move(handler);
+    state_->spawner = spawner;
+    state_->address = address;
+}
+
+StreamServer::StreamServer(Socket listener, Handler handler, Spawner* spawner)
+    : StreamServer(listener.getsockname(), std::move(handler), spawner) {
+    state_->listener = std::move(listener);
+}
+
+StreamServer::~StreamServer() {
+    if (!state_->started || state_->stopping) return;
+    try {
+        stop(Duration::zero());
+    } catch (...) {
+        std::fputs("grove: StreamServer: error while stopping in the destructor\n", stderr);
+    }
+}
+
+void StreamServer::set_backlog(int backlog) { state_->backlog = backlog; }
+void StreamServer::set_reuse_port(bool on) { state_->reuse_port = on; }
+
+void StreamServer::start() {
+    State& s = *state_;
+    if (s.stopping) throw std::logic_error("grove::StreamServer::start: the server was stopped");
+    if (s.started) return;
+    if (!s.listener) {
+        Socket l(s.address.family(), SOCK_STREAM);
+        if (s.address.family() != AF_UNIX) l.set_reuseaddr();
+        if (s.reuse_port) l.set_reuseport();
+        l.bind(s.address);
+        s.listener = std::move(l);
+    }
+    s.listener.listen(s.backlog);
+    s.address = s.listener.getsockname();
+    s.acceptor = grove::spawn(accept_loop, state_);
+    s.started = true;
+}
+
+void StreamServer::serve_forever() {
+    start();
+    Ref<GreenletBase> acceptor = state_->acceptor;
+    if (!acceptor) return;  // already stopped
+    try {
+        acceptor->join();
+    } catch (const GreenletExit&) {
+        stop();
+        throw;
+    } catch (const TimeoutError&) {
+        stop();
+        throw;
+    }
+    if (auto e = acceptor->exception()) std::rethrow_exception(e);
+}
+
+void StreamServer::stop(std::optional<Duration> timeout) {
+    auto keep = state_;  // a handler may destroy the server while we wait
+    State& s = *keep;
+    s.stopping = true;
+    if (auto acceptor = std::move(s.acceptor)) {
+        if (acceptor.get() != getcurrent()) acceptor->kill();
+    }
+    s.listener.close();
+    std::vector<Ref<GreenletBase>> live;
+    for (auto& [id, g] : s.handlers)
+        if (g.get() != getcurrent() && !g->dead()) live.push_back(g);
+    if (live.empty()) return;
+    joinall(live, timeout);
+    killall(live, {}, true, Duration{1});
+}
+
+bool StreamServer::started() const noexcept { return state_->started; }
+bool StreamServer::closed() const noexcept { return !state_->listener; }
+Address StreamServer::address() const { return state_->address; }
+std::size_t StreamServer::connection_count() const noexcept { return state_->handlers.size(); }
+
+}  // namespace grove

@@ -1,0 +1,134 @@
+// grove internal — ThreadPool: a FIFO of jobs, lazily started workers, and
+// completions posted back to each submitter's hub.
+//
+// Ownership of a job in flight (Task):
+//   submit()  on the hub thread: takes a Hub::KeepAlive (the hub stays busy)
+//             and the hub's Remote, queues the Task under `mutex`;
+//   worker    pops it, runs `job` unlocked, then posts `done` + the KeepAlive
+//             to the Remote;
+//   hub       runs the posted callback: drops the KeepAlive, calls `done`.
+// If the hub was destroyed meanwhile, post() fails and the KeepAlive is
+// released without being destroyed (its destructor would touch the freed
+// loop): a deliberate, bounded leak of one small object per orphaned job.
+#include <grove/io/threadpool.hpp>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <grove/hub.hpp>
+
+namespace grove {
+namespace {
+
+struct Task {
+    std::function<void()> job;
+    std::function<void()> done;
+    std::shared_ptr<Hub::Remote> remote;
+    Hub::KeepAlive* keep_alive;  // owned; see the header comment
+};
+
+void run_job(Task& t) noexcept {
+    try {
+        t.job();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "grove: ThreadPool job threw %s\n", e.what());
+    } catch (...) {
+        std::fputs("grove: ThreadPool job threw a non-std exception\n", stderr);
+    }
+    t.job = nullptr;  // its captures die here, on the worker
+    Hub::KeepAlive* keep = t.keep_alive;
+    const bool posted = t.remote->post([keep, done = std::move(t.done)] {
+        delete keep;
+        done();
+    });
+    (void)posted;  // false: the hub is gone, and with it the need for `keep`
+}
+
+}  // namespace
+
+struct ThreadPool::Impl {
+    explicit Impl(std::size_t n) : size(n) {}
+
+    void worker() {
+        std::unique_lock<std::mutex> lock(mutex);
+        for (;;) {
+            ++idle;
+            cv.wait(lock, [this] { return stopping || !queue.empty(); });
+            --idle;
+            if (queue.empty()) return;  // stopping, and nothing left to run
+            Task t = std::move(queue.front());
+            queue.pop_front();
+            lock.unlock();
+            run_job(t);
+            lock.lock();
+        }
+    }
+
+    const std::size_t size;
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Task> queue;            // guarded by mutex
+    std::vector<std::thread> threads;  // guarded by mutex; grows up to `size`
+    std::size_t idle = 0;              // workers parked on cv; guarded by mutex
+    bool stopping = false;             // guarded by mutex
+};
+
+ThreadPool::ThreadPool(std::size_t threads) {
+    if (threads == 0) throw std::invalid_argument("grove::ThreadPool: zero threads");
+    impl_ = std::make_unique<Impl>(threads);
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(impl_->mutex);
+        impl_->stopping = true;
+    }
+    impl_->cv.notify_all();
+    for (auto& t : impl_->threads) t.join();
+}
+
+std::size_t ThreadPool::size() const noexcept { return impl_->size; }
+
+void ThreadPool::submit(std::function<void()> job, std::function<void()> done) {
+    Hub& hub = get_hub();
+    auto keep = std::make_unique<Hub::KeepAlive>();
+    Task t{std::move(job), std::move(done), hub.remote(), nullptr};
+    std::unique_lock<std::mutex> lock(impl_->mutex);
+    if (impl_->stopping) throw std::logic_error("grove::ThreadPool::submit: the pool is being destroyed");
+    impl_->queue.push_back(std::move(t));
+    impl_->queue.back().keep_alive = keep.release();
+    if (impl_->queue.size() > impl_->idle && impl_->threads.size() < impl_->size) {
+        try {
+            impl_->threads.emplace_back([impl = impl_.get()] { impl->worker(); });
+        } catch (...) {
+            if (impl_->threads.empty()) {  // nobody could ever run it
+                delete impl_->queue.back().keep_alive;
+                impl_->queue.pop_back();
+                throw;
+            }
+        }
+    }
+    lock.unlock();
+    impl_->cv.notify_one();
+}
+
+ThreadPool& get_threadpool() {
+    thread_local std::unique_ptr<ThreadPool> pool;
+    if (!pool) {
+        std::size_t n = 10;
+        if (const char* env = std::getenv("GROVE_THREADPOOL_SIZE")) {
+            const long v = std::strtol(env, nullptr, 10);
+            if (v > 0) n = static_cast<std::size_t>(v);
+        }
+        pool = std::make_unique<ThreadPool>(n);
+    }
+    return *pool;
+}
+
+}  // namespace grove

@@ -1,0 +1,154 @@
+// grove io — StreamServer: a greenlet per connection, stop with a grace period.
+#include <system_error>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <grove/greenlet.hpp>
+#include <grove/io.hpp>
+#include <grove/spawner.hpp>
+
+#include "io_test_util.hpp"
+#include "leak_check.hpp"
+
+namespace grove {
+namespace {
+
+using namespace std::chrono_literals;
+using test::echo;
+using test::recv_exactly;
+using test::recv_to_eof;
+
+class StreamServerTest : public test::LeakChecked {};
+
+TEST_F(StreamServerTest, EchoesForManyConcurrentClients) {
+    StreamServer server(Address::ip("127.0.0.1", 0), [](Socket& s, const Address&) { echo(s); });
+    server.start();
+    ASSERT_NE(server.address().port(), 0);
+    int ok = 0;
+    std::vector<Ref<GreenletBase>> clients;
+    for (int i = 0; i < 200; ++i)
+        clients.push_back(spawn([&, i] {
+            Socket c = create_connection("127.0.0.1", server.address().port(), 5s);
+            const std::string msg = "msg-" + std::to_string(i);
+            c.sendall(msg);
+            if (recv_exactly(c, msg.size()) == msg) ++ok;
+        }));
+    joinall(clients, 10s);
+    EXPECT_EQ(ok, 200);
+    server.stop();
+    EXPECT_EQ(server.connection_count(), 0u);
+}
+
+TEST_F(StreamServerTest, HandlerSeesThePeerAddress) {
+    Address seen;
+    StreamServer server(Address::ip("127.0.0.1", 0), [&](Socket& s, const Address& peer) {
+        seen = peer;
+        s.sendall("bye");
+    });
+    server.start();
+    Socket c = create_connection("127.0.0.1", server.address().port());
+    EXPECT_EQ(recv_to_eof(c), "bye");  // closed when the handler returns
+    EXPECT_EQ(seen, c.getsockname());
+    server.stop();
+}
+
+TEST_F(StreamServerTest, StopKillsHandlersStillRunningAfterTheGrace) {
+    int killed = 0;
+    StreamServer server(Address::ip("127.0.0.1", 0), [&](Socket& s, const Address&) {
+        try {
+            s.recv(10);  // the clients never send
+        } catch (const GreenletExit&) {
+            ++killed;
+            throw;
+        }
+    });
+    server.start();
+    std::vector<Socket> clients;
+    for (int i = 0; i < 5; ++i) clients.push_back(create_connection("127.0.0.1", server.address().port()));
+    while (server.connection_count() < 5) grove::sleep(1ms);
+    const auto t0 = Clock::now();
+    server.stop(30ms);
+    EXPECT_GE(Clock::now() - t0, 25ms);
+    EXPECT_EQ(killed, 5);
+    EXPECT_TRUE(server.closed());
+    for (auto& c : clients) EXPECT_EQ(recv_to_eof(c), "");  // their sockets were closed
+    grove::sleep();                                         // death links run
+    EXPECT_EQ(server.connection_count(), 0u);
+}
+
+TEST_F(StreamServerTest, StopLetsHandlersFinishWithinTheGrace) {
+    int finished = 0;
+    StreamServer server(Address::ip("127.0.0.1", 0), [&](Socket&, const Address&) {
+        grove::sleep(20ms);
+        ++finished;
+    });
+    server.start();
+    Socket c = create_connection("127.0.0.1", server.address().port());
+    while (server.connection_count() < 1) grove::sleep(1ms);
+    server.stop(2s);
+    EXPECT_EQ(finished, 1);
+}
+
+TEST_F(StreamServerTest, ServeForeverReturnsAfterStop) {
+    StreamServer server(Address::ip("127.0.0.1", 0), [](Socket& s, const Address&) { echo(s); });
+    server.start();
+    auto stopper = spawn([&] {
+        Socket c = create_connection("127.0.0.1", server.address().port());
+        c.sendall("x");
+        recv_exactly(c, 1);
+        c.close();  // its handler ends by itself: no grace period to wait out
+        server.stop();
+    });
+    server.serve_forever();
+    stopper->join();
+    EXPECT_TRUE(stopper->successful());
+    EXPECT_THROW(server.start(), std::logic_error);
+}
+
+TEST_F(StreamServerTest, RefusedAfterStop) {
+    StreamServer server(Address::ip("127.0.0.1", 0), [](Socket&, const Address&) {});
+    server.start();
+    const auto port = server.address().port();
+    server.stop();
+    EXPECT_THROW(create_connection("127.0.0.1", port, 1s), std::system_error);
+}
+
+class CountingSpawner : public Spawner {
+public:
+    Ref<Greenlet<void>> spawn_task(std::function<void()> fn) override {
+        ++spawned;
+        return grove::spawn(std::move(fn));
+    }
+    int spawned = 0;
+};
+
+TEST_F(StreamServerTest, SpawnsThroughTheGivenSpawner) {
+    CountingSpawner spawner;
+    StreamServer server(
+        Address::ip("127.0.0.1", 0), [](Socket& s, const Address&) { s.sendall("k"); }, &spawner);
+    server.start();
+    for (int i = 0; i < 3; ++i) {
+        Socket c = create_connection("127.0.0.1", server.address().port());
+        EXPECT_EQ(recv_to_eof(c), "k");
+    }
+    server.stop();
+    EXPECT_EQ(spawner.spawned, 3);
+}
+
+TEST_F(StreamServerTest, ServesOnAGivenUnixListener) {
+    Socket listener(AF_UNIX, SOCK_STREAM);
+    const std::string name = std::string(1, '\0') + "grove-server-test-" + std::to_string(::getpid());
+    listener.bind(Address::from_path(name));
+    StreamServer server(std::move(listener), [](Socket& s, const Address&) { echo(s); });
+    server.start();
+    Socket c(AF_UNIX, SOCK_STREAM);
+    c.connect(Address::from_path(name));
+    c.sendall("abstract");
+    EXPECT_EQ(recv_exactly(c, 8), "abstract");
+    c.close();
+    server.stop();
+}
+
+}  // namespace
+}  // namespace grove
