@@ -1,0 +1,70 @@
+// grove-hooks internal — the retry loops every cooperative I/O hook is made of.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include <grove/duration.hpp>
+
+#include "fdtable.hpp"
+#include "state.hpp"
+
+namespace grove::hooks {
+
+/// How a hooked call on `fd` runs. Real: the real call (not patched, no hub,
+/// on the hub, a regular file...). Cooperate: the user believes the fd
+/// blocking and it is a socket, pipe or tty. A user-non-blocking fd is Real:
+/// its description really is O_NONBLOCK, so the real call returns EAGAIN.
+struct Plan {
+    bool cooperate = false;
+    FdInfo info;
+};
+Plan plan_for(int fd) noexcept;
+
+/// A zero-timeout poll: is `fd` ready for `dir` now (or in error/hang-up,
+/// which the real call will then report)? Never switches.
+bool ready_now(int fd, Dir dir) noexcept;
+
+/// Runs `attempt()` — one non-blocking try that returns a count or -1/errno —
+/// until it returns anything but EAGAIN/EWOULDBLOCK, waiting for `dir` in
+/// between. After `deadline`: -1/EAGAIN. Interrupted: -1/interrupted()'s errno.
+template <class Attempt>
+auto retry(int fd, Dir dir, std::optional<Deadline> deadline, Attempt&& attempt) -> decltype(attempt()) {
+    for (;;) {
+        auto r = attempt();
+        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
+        if (const int err = wait_fd(fd, dir, deadline)) return fail(err);
+    }
+}
+
+/// A blocking stream write: calls `attempt(done)` (one non-blocking write of
+/// the bytes from offset `done` on) until all `total` bytes are out. On an
+/// error, a timeout or an interruption after some bytes went out, returns
+/// that partial count, as the kernel does; before any, -1/errno.
+template <class Attempt>
+ssize_t write_all(int fd, std::size_t total, std::optional<Deadline> deadline, Attempt&& attempt) {
+    std::size_t done = 0;
+    do {
+        const ssize_t r = attempt(done);
+        if (r >= 0) {
+            done += static_cast<std::size_t>(r);
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return done ? static_cast<ssize_t>(done) : -1;
+        if (const int err = wait_fd(fd, Dir::Write, deadline)) {
+            return done ? static_cast<ssize_t>(done) : fail(err);
+        }
+    } while (done < total);
+    return static_cast<ssize_t>(done);
+}
+
+/// The part of `iov[0..n)` from byte `skip` on, at most `limit` bytes long.
+std::vector<iovec> iov_slice(const iovec* iov, int n, std::size_t skip, std::size_t limit);
+std::size_t iov_total(const iovec* iov, int n) noexcept;
+
+}  // namespace grove::hooks

@@ -1,0 +1,142 @@
+// grove-hooks — the socket calls: recv*, send*, connect, accept*, socket,
+// socketpair, setsockopt/getsockopt.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "io.hpp"
+#include "real.hpp"
+
+namespace grove::hooks {
+namespace {
+
+std::optional<Deadline> rcv_deadline(const FdInfo& i) { return deadline_in_us(i.rcvtimeo_us); }
+std::optional<Deadline> snd_deadline(const FdInfo& i) { return deadline_in_us(i.sndtimeo_us); }
+
+/// recv/recvfrom. MSG_WAITALL on a stream socket keeps reading until `n`
+/// bytes, end of stream, an error or the timeout, as the kernel does.
+ssize_t receive(int fd, const FdInfo& info, void* buf, size_t n, int flags, sockaddr* a, socklen_t* l) {
+    const auto deadline = rcv_deadline(info);
+    auto once = [&](std::size_t done) {
+        return retry(fd, Dir::Read, deadline, [&] {
+            return real::recvfrom(fd, static_cast<char*>(buf) + done, n - done, flags | MSG_DONTWAIT, a, l);
+        });
+    };
+    if (!(flags & MSG_WAITALL) || !info.stream || (flags & MSG_PEEK)) return once(0);
+    std::size_t done = 0;
+    while (done < n) {
+        const ssize_t r = once(done);
+        if (r <= 0) return done ? static_cast<ssize_t>(done) : r;
+        done += static_cast<std::size_t>(r);
+    }
+    return static_cast<ssize_t>(done);
+}
+
+/// send/sendto: everything on a stream socket, one datagram otherwise.
+ssize_t transmit(int fd, const FdInfo& info, const void* buf, size_t n, int flags, const sockaddr* a,
+                 socklen_t l) {
+    auto attempt = [&](std::size_t done) {
+        return real::sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | MSG_DONTWAIT, a, l);
+    };
+    if (!info.stream) return retry(fd, Dir::Write, snd_deadline(info), [&] { return attempt(0); });
+    return write_all(fd, n, snd_deadline(info), attempt);
+}
+
+/// Flips O_NONBLOCK on for the connect() syscall only; restored before any
+/// switch (see monkey.hpp). Returns connect()'s result and errno.
+int connect_nonblocking(int fd, const sockaddr* a, socklen_t l) {
+    const int fl = real::fcntl(fd, F_GETFL, 0);
+    if (fl < 0) return -1;
+    real::fcntl(fd, F_SETFL, static_cast<unsigned long>(fl | O_NONBLOCK));
+    const int r = real::connect(fd, a, l);
+    const int err = errno;
+    real::fcntl(fd, F_SETFL, static_cast<unsigned long>(fl));
+    errno = err;
+    return r;
+}
+
+int accept_cooperatively(int fd, sockaddr* a, socklen_t* l, int flags) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || p.info.kind != FdKind::Socket) return real::accept4(fd, a, l, flags);
+    return retry(fd, Dir::Read, rcv_deadline(p.info), [&]() -> int {
+        return ready_now(fd, Dir::Read) ? real::accept4(fd, a, l, flags) : fail(EAGAIN);
+    });
+}
+
+}  // namespace
+}  // namespace grove::hooks
+
+using namespace grove::hooks;
+
+extern "C" {
+
+ssize_t recv(int fd, void* buf, size_t n, int flags) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::recv(fd, buf, n, flags);
+    return receive(fd, p.info, buf, n, flags, nullptr, nullptr);
+}
+
+ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* a, socklen_t* l) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::recvfrom(fd, buf, n, flags, a, l);
+    return receive(fd, p.info, buf, n, flags, a, l);
+}
+
+ssize_t recvmsg(int fd, msghdr* m, int flags) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket)
+        return real::recvmsg(fd, m, flags);
+    return retry(fd, Dir::Read, rcv_deadline(p.info), [&] { return real::recvmsg(fd, m, flags | MSG_DONTWAIT); });
+}
+
+ssize_t send(int fd, const void* buf, size_t n, int flags) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::send(fd, buf, n, flags);
+    return transmit(fd, p.info, buf, n, flags, nullptr, 0);
+}
+
+ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* a, socklen_t l) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::sendto(fd, buf, n, flags, a, l);
+    return transmit(fd, p.info, buf, n, flags, a, l);
+}
+
+ssize_t sendmsg(int fd, const msghdr* m, int flags) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket)
+        return real::sendmsg(fd, m, flags);
+    auto attempt = [&](std::size_t done) {
+        msghdr part = *m;
+        std::vector<iovec> rest = iov_slice(m->msg_iov, static_cast<int>(m->msg_iovlen), done, SIZE_MAX);
+        part.msg_iov = rest.data();
+        part.msg_iovlen = rest.size();
+        if (done) part.msg_control = nullptr, part.msg_controllen = 0;  // ancillary data went with byte 0
+        return real::sendmsg(fd, &part, flags | MSG_DONTWAIT);
+    };
+    if (!p.info.stream) return retry(fd, Dir::Write, snd_deadline(p.info), [&] { return attempt(0); });
+    return write_all(fd, iov_total(m->msg_iov, static_cast<int>(m->msg_iovlen)), snd_deadline(p.info), attempt);
+}
+
+int connect(int fd, const sockaddr* a, socklen_t l) {
+    const Plan p = plan_for(fd);
+    if (!p.cooperate || p.info.kind != FdKind::Socket) return real::connect(fd, a, l);
+    if (connect_nonblocking(fd, a, l) == 0) return 0;
+    if (errno != EINPROGRESS) return -1;
+    if (const int err = wait_fd(fd, Dir::Write, snd_deadline(p.info))) return fail(err == EAGAIN ? EINPROGRESS : err);
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    if (real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) return -1;
+    return so_error ? fail(so_error) : 0;
+}
+
+int accept(int fd, sockaddr* a, socklen_t* l) { return accept_cooperatively(fd, a, l, 0); }
+
+int accept4(int fd, sockaddr* a, socklen_t* l, int flags) { return accept_cooperatively(fd, a, l, flags); }
+
+int setsockopt(int fd, int level, int option, const void* value, socklen_t len) noexcept {
+    const int r = real::setsockopt(fd, level, option, value, len);
+    if (r == 0 && level == SOL_SOCKET && (option == SO_RCVTIMEO || option == SO_SNDTIMEO)) fd_table_changed();
+    return r;
+}
+
+}  // extern "C"

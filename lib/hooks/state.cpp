@@ -1,0 +1,155 @@
+// grove-hooks internal — the on/off switch, the "cooperate here?" test and
+// the kill/Timeout policy. Reaches into the core's greenlet state (the hub
+// test, a kill's pending slot): that is why this file includes runtime.hpp.
+#include "state.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <system_error>
+#include <vector>
+
+#include <grove/exceptions.hpp>
+#include <grove/io/wait.hpp>
+#include <grove/monkey.hpp>
+#include <grove/timeout.hpp>
+
+#include "runtime.hpp"
+
+namespace grove::hooks {
+
+using detail::HubImpl;
+using detail::Runtime;
+
+namespace {
+
+// 0: env not read yet; 1: off; 2: on.
+std::atomic<int> g_patched{0};
+
+bool env_patch_all() noexcept {
+    const char* v = std::getenv("GROVE_PATCH_ALL");
+    return v && *v && std::strcmp(v, "0") != 0;
+}
+
+[[gnu::constructor(102)]] void read_env_at_load() { patched(); }
+
+// Greenlets inside a PropagateInterrupts scope (one entry per live scope).
+thread_local std::vector<const void*> t_propagating;
+
+bool propagating(const GreenletBase* g) {
+    return std::find(t_propagating.begin(), t_propagating.end(), g) != t_propagating.end();
+}
+
+/// Keeps a kill undelivered for the greenlet's next grove wait outside hooks,
+/// and wakes it once it parks there (a hub callback runs only after it yields).
+void rearm_kill(std::exception_ptr e) {
+    HubImpl* hub = HubImpl::current();
+    GreenletBase* g = hub->current_greenlet();
+    auto& s = Runtime::state(*g);
+    if (!s.pending) {
+        s.pending = std::move(e);
+        s.pending_serial = 0;
+    }
+    std::weak_ptr<GreenletBase> weak = g->weak_from_this();
+    const bool owned = !weak.expired();
+    hub->run_callback([hub, g, weak, owned] {
+        std::shared_ptr<GreenletBase> keep = weak.lock();
+        if (owned && !keep) return;  // died (and was freed) without parking again
+        auto& st = Runtime::state(*g);
+        if (st.phase == detail::Phase::Running && st.pending && st.parked_on) hub->schedule(g);
+    });
+}
+
+}  // namespace
+
+bool patched() noexcept {
+    int v = g_patched.load(std::memory_order_acquire);
+    if (v == 0) {
+        int expected = 0;
+        g_patched.compare_exchange_strong(expected, env_patch_all() ? 2 : 1, std::memory_order_acq_rel);
+        v = g_patched.load(std::memory_order_acquire);
+    }
+    return v == 2;
+}
+
+bool cooperative() noexcept {
+    if (!patched()) return false;
+    HubImpl* hub = HubImpl::current();
+    return hub && !hub->in_hub() && hub->current_greenlet();
+}
+
+bool kill_pending() noexcept {
+    HubImpl* hub = HubImpl::current();
+    if (!hub) return false;
+    GreenletBase* g = hub->current_greenlet();
+    const auto& s = Runtime::state(*g);
+    return s.pending && s.pending_serial == 0 && !propagating(g);
+}
+
+int interrupted() {
+    try {
+        throw;
+    } catch (const std::system_error& e) {
+        return e.code().value() ? e.code().value() : EIO;
+    } catch (const std::bad_alloc&) {
+        return ENOMEM;
+    } catch (const LoopExit&) {
+        return EDEADLK;
+    } catch (const TimeoutError&) {
+        if (propagating(HubImpl::current()->current_greenlet())) throw;
+        return ETIMEDOUT;
+    } catch (...) {
+        if (propagating(HubImpl::current()->current_greenlet())) throw;
+        rearm_kill(std::current_exception());
+        return ECANCELED;
+    }
+}
+
+std::optional<Deadline> deadline_in_us(long long us) noexcept {
+    if (us <= 0) return std::nullopt;
+    return Clock::now() + std::chrono::microseconds(us);
+}
+
+int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline) {
+    if (kill_pending()) return ECANCELED;
+    std::optional<Timeout> own;  // SO_*TIMEO: told apart from the caller's guards
+    try {
+        if (deadline) {
+            const Duration left = *deadline - Clock::now();
+            if (left.count() <= 0) return EAGAIN;
+            own.emplace(left);
+        }
+        if (dir == Dir::Read)
+            wait_read(fd);
+        else
+            wait_write(fd);
+        return 0;
+    } catch (const TimeoutError& e) {
+        if (own && e.from(*own)) return EAGAIN;
+        return interrupted();
+    } catch (...) {
+        return interrupted();
+    }
+}
+
+}  // namespace grove::hooks
+
+namespace grove::monkey {
+
+void patch_all() { hooks::g_patched.store(2, std::memory_order_release); }
+void unpatch_all() { hooks::g_patched.store(1, std::memory_order_release); }
+bool is_patched() { return hooks::patched(); }
+
+PropagateInterrupts::PropagateInterrupts() : greenlet_(getcurrent()) {
+    hooks::t_propagating.push_back(greenlet_);
+}
+
+PropagateInterrupts::~PropagateInterrupts() {
+    auto& v = hooks::t_propagating;
+    auto it = std::find(v.rbegin(), v.rend(), greenlet_);
+    if (it != v.rend()) v.erase(std::next(it).base());
+}
+
+}  // namespace grove::monkey

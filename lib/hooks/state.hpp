@@ -1,0 +1,50 @@
+// grove-hooks internal — when a hook cooperates, and what an interrupted
+// cooperative wait turns into (the kill/Timeout policy of <grove/monkey.hpp>).
+#pragma once
+
+#include <cerrno>
+#include <optional>
+
+#include <grove/duration.hpp>
+
+namespace grove::detail {
+class HubImpl;
+}
+
+namespace grove::hooks {
+
+/// Whether patch_all() (or GROVE_PATCH_ALL=1, read on first use) is in effect.
+bool patched() noexcept;
+
+/// True when a hooked call made now should cooperate: patched, this thread
+/// has a hub, and the caller is not the hub. Never creates a hub.
+bool cooperative() noexcept;
+
+/// A kill was turned into ECANCELED earlier and is still undelivered: hooked
+/// calls of this greenlet that would block fail at once (see monkey.hpp).
+bool kill_pending() noexcept;
+
+/// Call from a `catch (...)` around a grove blocking call made by a hook.
+/// Returns the errno the hooked call reports: the code of a std::system_error
+/// (EBADF after notify_close), ETIMEDOUT for a grove::Timeout, ECANCELED for
+/// a kill (which stays pending, see monkey.hpp), EDEADLK for LoopExit,
+/// ENOMEM for bad_alloc. Rethrows instead under PropagateInterrupts.
+int interrupted();
+
+enum class Dir { Read, Write };
+
+/// Waits until `fd` is ready for `dir`, or until `deadline` (SO_RCVTIMEO /
+/// SO_SNDTIMEO; nullopt: none). Returns 0 when ready, EAGAIN when the
+/// deadline passed, else interrupted()'s errno. May switch.
+int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline);
+
+/// Deadline `us` microseconds from now (0: none).
+std::optional<Deadline> deadline_in_us(long long us) noexcept;
+
+/// Sets errno to `err` and returns -1 (the C failure convention).
+inline int fail(int err) noexcept {
+    errno = err;
+    return -1;
+}
+
+}  // namespace grove::hooks
