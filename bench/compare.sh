@@ -1,0 +1,105 @@
+#!/bin/sh
+# Runs grove's benches, the in-binary baselines and the peers (Boost.Fiber,
+# gevent, Go when installed), the scale probe and the echo benchmark, then
+# prints one table of medians and ratios and draws bench/chart.svg.
+#
+#   bench/compare.sh [BUILD_DIR] [--quick] [--1m]
+#
+# BUILD_DIR   a release build with benchmarks (default build-rel):
+#             meson setup build-rel --buildtype=release -Dbenchmarks=enabled --wrap-mode=nodownload
+# --quick     1 repetition, short runs (smoke test; numbers are noisy)
+# --1m        also run 1M sleepers (needs ~5 GB of free RAM)
+# Env: REPS (default 5), OUT (default bench/results), ECHO_SECONDS (default 5).
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=build-rel
+QUICK=0
+ONE_M=0
+for a in "$@"; do
+    case "$a" in
+        --quick) QUICK=1 ;;
+        --1m) ONE_M=1 ;;
+        -*) echo "unknown option $a" >&2; exit 2 ;;
+        *) BUILD=$a ;;
+    esac
+done
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+OUT=${OUT:-$ROOT/bench/results}
+REPS=${REPS:-5}
+ECHO_SECONDS=${ECHO_SECONDS:-5}
+MIN_TIME=0.5
+if [ "$QUICK" = 1 ]; then REPS=1; MIN_TIME=0.05; ECHO_SECONDS=2; fi
+mkdir -p "$OUT"
+PY=/usr/bin/python3   # Debian's python: python3-gevent lives there
+[ -x "$PY" ] || PY=python3
+
+have_target() { ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q "^$1:"; }
+want=""
+for t in bench/baseline_bench bench/core_bench bench/io_bench bench/sync_bench bench/fiber_peer_bench \
+         tools/scale/sleepers tools/net/echo_server tools/net/raw_libev_echo tools/net/loadgen; do
+    if have_target "$t"; then want="$want $t"; fi
+done
+echo "== building:$want"
+# shellcheck disable=SC2086
+ninja -C "$BUILD" $want >/dev/null
+
+gbench() {  # gbench NAME BINARY
+    if [ -x "$BUILD/$2" ]; then
+        echo "== $1 ($2)"
+        "$BUILD/$2" --benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true \
+            --benchmark_min_time="$MIN_TIME" --benchmark_format=json >"$OUT/$1.json" 2>"$OUT/$1.log" ||
+            echo "   $1 failed, see $OUT/$1.log"
+    else
+        echo "== $1: not built, skipped"; rm -f "$OUT/$1.json"
+    fi
+}
+gbench baseline bench/baseline_bench
+gbench core bench/core_bench
+gbench io bench/io_bench
+gbench sync bench/sync_bench
+gbench fiber bench/fiber_peer_bench
+
+echo "== gevent"
+if "$PY" -c 'import gevent' 2>/dev/null; then
+    if [ "$QUICK" = 1 ]; then gq="--quick --sleepers 10000"; else gq="--reps $REPS"; fi
+    # shellcheck disable=SC2086
+    "$PY" "$ROOT/bench/peers/gevent_bench.py" $gq >"$OUT/gevent.json" 2>"$OUT/gevent.log" || echo "   gevent failed"
+else
+    echo "   python3-gevent not installed: skipped"; rm -f "$OUT/gevent.json"
+fi
+
+echo "== go"
+if command -v go >/dev/null 2>&1 && [ -f "$ROOT/bench/peers/go_bench.go" ]; then
+    go run "$ROOT/bench/peers/go_bench.go" >"$OUT/go.json" 2>"$OUT/go.log" || echo "   go failed"
+else
+    echo "   go not installed (apt install golang-go): skipped"; rm -f "$OUT/go.json"
+fi
+
+if [ -x "$BUILD/tools/scale/sleepers" ]; then
+    n=100000; [ "$QUICK" = 1 ] && n=10000
+    echo "== sleepers $n"
+    "$BUILD/tools/scale/sleepers" $n >"$OUT/sleepers_100000.txt" 2>&1 || echo "   sleepers failed"
+    if [ "$ONE_M" = 1 ]; then
+        echo "== sleepers 1000000"
+        "$BUILD/tools/scale/sleepers" 1000000 --no-cleanup >"$OUT/sleepers_1000000.txt" 2>&1 || echo "   sleepers 1M failed"
+    fi
+fi
+
+if [ -x "$BUILD/tools/net/echo_server" ] && [ -x "$BUILD/tools/net/raw_libev_echo" ] && [ -x "$BUILD/tools/net/loadgen" ]; then
+    echo "== echo ($ECHO_SECONDS s per server)"
+    "$PY" "$ROOT/bench/echo_compare.py" --build "$BUILD" --seconds "$ECHO_SECONDS" --out "$OUT/echo.json" ||
+        echo "   echo benchmark failed"
+else
+    echo "== echo: tools/net/{echo_server,raw_libev_echo,loadgen} not built yet: skipped"; rm -f "$OUT/echo.json"
+fi
+
+{
+    echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; kernel $(uname -r); $(g++ --version | head -1)"
+    echo "date: $(date -u +%Y-%m-%dT%H:%MZ); reps: $REPS; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/machine.txt"
+echo
+cat "$OUT/machine.txt"
+echo
+"$PY" "$ROOT/bench/compare.py" "$OUT" | tee "$OUT/table.md"
+"$PY" "$ROOT/tools/plot_bench.py" "$OUT/summary.json" "$ROOT/bench/chart.svg" && echo "chart: bench/chart.svg"
