@@ -1,0 +1,257 @@
+// grove — Queue, LifoQueue, PriorityQueue (gevent.queue): greenlet-safe
+// producer/consumer queues with optional bounds, shutdown and kill-safe waits.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <grove/duration.hpp>
+#include <grove/exceptions.hpp>
+#include <grove/sync/detail/queue_store.hpp>
+#include <grove/waiter.hpp>
+
+namespace grove {
+
+/// The queue machinery shared by Queue, LifoQueue, PriorityQueue,
+/// JoinableQueue and Channel; `Store` decides which item a get() returns.
+///
+/// Hand-over. A put() while greenlets wait in get() gives its item straight to
+/// the first of them; a get() that frees room moves the first waiting putter's
+/// item in. Both waits are FIFO.
+///
+/// Nothing lost. A getter handed an item that is killed (or whose
+/// grove::Timeout fires) before it resumes passes the item on: to the next
+/// waiting getter, else back to the front (the next item get() returns, even
+/// if that briefly exceeds maxsize). A putter killed after its item was taken
+/// has put it, exactly once; a putter killed before has not.
+///
+/// T may be move-only; its move constructor should not throw. Single-threaded:
+/// every member on the thread of the greenlets' hub. Blocking members may
+/// switch (greenlets only; std::logic_error on the hub), are interrupted by
+/// kill() and grove::Timeout, and throw LoopExit when nothing can ever wake them.
+template <class T, class Store>
+class BasicQueue {
+public:
+    BasicQueue(const BasicQueue&) = delete;
+    BasicQueue& operator=(const BasicQueue&) = delete;
+    ~BasicQueue() = default;
+
+    /// Adds `item`, waiting while the queue is full. Without `block`, or with a
+    /// `timeout` of zero or below, it does not wait. Throws QueueFull when no
+    /// room came in time, QueueShutDown after shutdown() (also while waiting).
+    void put(T item, bool block = true, std::optional<Duration> timeout = {}) {
+        if (shut_) throw QueueShutDown();
+        if (give(item)) return;
+        if (!block) throw QueueFull();
+        Waiter waiter("Queue.put", this);
+        Putter node(waiter, item);
+        putters_.push_back(node);
+        peekers_.notify_all();
+        if (!waiter.wait(timeout)) throw QueueFull();
+        if (node.shut) throw QueueShutDown();
+    }
+    void put_nowait(T item) { put(std::move(item), false); }
+
+    /// Removes and returns the next item, waiting while there is none.
+    /// Throws QueueEmpty when none came in time (or at once without `block`),
+    /// QueueShutDown once shut down and drained (also while waiting).
+    T get(bool block = true, std::optional<Duration> timeout = {}) {
+        if (auto x = take()) return std::move(*x);
+        if (shut_) throw QueueShutDown();
+        if (!block) throw QueueEmpty();
+        Waiter waiter("Queue.get", this);
+        Getter node(waiter);
+        getters_.push_back(node);
+        bool woken = false;
+        try {
+            woken = waiter.wait(timeout);
+        } catch (...) {
+            if (node.item) pass_on(std::move(*node.item));
+            throw;
+        }
+        if (!woken) throw QueueEmpty();
+        if (node.item) return std::move(*node.item);
+        throw QueueShutDown();
+    }
+    T get_nowait() { return get(false); }
+
+    /// The item get() would return next, left in place; waits as get() does
+    /// and throws the same. The reference is valid until the queue changes.
+    const T& peek(bool block = true, std::optional<Duration> timeout = {}) {
+        const auto deadline = detail::deadline_after(timeout, "Queue.peek");
+        for (;;) {
+            if (store_.size() > 0) return store_.front();
+            if (auto* p = static_cast<Putter*>(putters_.front())) return *p->item;
+            if (shut_) throw QueueShutDown();
+            if (!block) throw QueueEmpty();
+            Waiter waiter("Queue.peek", this);
+            WaitNode node(waiter);
+            peekers_.push_back(node);
+            if (!waiter.wait_until(deadline)) throw QueueEmpty();
+        }
+    }
+    const T& peek_nowait() { return peek(false); }
+
+    /// Refuses later puts (QueueShutDown) and wakes every waiting putter and
+    /// getter with QueueShutDown; items already queued can still be got, then
+    /// get() throws QueueShutDown. Idempotent. Never switches.
+    void shutdown() noexcept {
+        shut_ = true;
+        while (auto* g = static_cast<Getter*>(getters_.pop_front())) {
+            g->shut = true;
+            g->notify();
+        }
+        while (auto* p = static_cast<Putter*>(putters_.pop_front())) {
+            p->shut = true;
+            p->notify();
+        }
+        peekers_.notify_all();
+    }
+    bool is_shutdown() const noexcept { return shut_; }
+
+    /// Items held (a Channel holds none: its items pass from hand to hand).
+    std::size_t qsize() const noexcept { return store_.size(); }
+    bool empty() const noexcept { return qsize() == 0; }
+    bool full() const noexcept { return qsize() >= capacity_; }
+    /// The bound; nullopt when unbounded (0 for a Channel).
+    std::optional<std::size_t> maxsize() const noexcept {
+        return capacity_ == kUnbounded ? std::nullopt : std::optional<std::size_t>(capacity_);
+    }
+    std::size_t waiting_getters() const noexcept { return getters_.size(); }
+    std::size_t waiting_putters() const noexcept { return putters_.size(); }
+
+    /// Range-for support: `for (auto& item : queue)` gets items until the
+    /// queue is shut down and drained (blocking in between, like get()).
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        explicit iterator(BasicQueue* q) : q_(q) { advance(); }
+        T& operator*() const { return *item_; }
+        iterator& operator++() {
+            advance();
+            return *this;
+        }
+        void operator++(int) { advance(); }
+        bool operator==(std::default_sentinel_t) const noexcept { return !item_; }
+
+    private:
+        void advance() {
+            item_.reset();
+            try {
+                item_.emplace(q_->get());
+            } catch (const QueueShutDown&) {
+            }
+        }
+        BasicQueue* q_;
+        mutable std::optional<T> item_;
+    };
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+protected:
+    static constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
+    /// `maxsize` empty or 0: unbounded (0 as in gevent; use Channel for a rendezvous).
+    explicit BasicQueue(std::optional<std::size_t> maxsize)
+        : capacity_(maxsize && *maxsize > 0 ? *maxsize : kUnbounded) {}
+    struct Rendezvous {};
+    explicit BasicQueue(Rendezvous) : capacity_(0) {}
+
+    std::size_t unfinished_ = 0;  // items put (handed over or stored), for JoinableQueue
+    WaitList joiners_;            // JoinableQueue::join waiters
+
+private:
+    struct Getter final : WaitNode {
+        using WaitNode::WaitNode;
+        std::optional<T> item;  // set by the put()/pass_on() that woke it
+        bool shut = false;      // woken by shutdown()
+    };
+    struct Putter final : WaitNode {
+        Putter(Waiter& w, T& x) : WaitNode(w), item(&x) {}
+        T* item;            // the putter's argument, moved from when taken
+        bool shut = false;  // woken by shutdown(); otherwise woken means taken
+    };
+
+    bool give(T& item) {
+        if (auto* g = static_cast<Getter*>(getters_.front())) {
+            g->item.emplace(std::move(item));
+            getters_.pop_front();
+            g->notify();
+        } else if (store_.size() < capacity_) {
+            store_.push(std::move(item));
+            peekers_.notify_all();
+        } else {
+            return false;
+        }
+        ++unfinished_;
+        return true;
+    }
+
+    std::optional<T> take() {
+        std::optional<T> x;
+        if (store_.size() > 0) {
+            x.emplace(store_.pop());
+            while (store_.size() < capacity_ && !putters_.empty())
+                store_.push(take_from_putter());
+        } else if (!putters_.empty()) {
+            x.emplace(take_from_putter());
+        }
+        return x;
+    }
+
+    T take_from_putter() {
+        auto* p = static_cast<Putter*>(putters_.front());
+        T x = std::move(*p->item);
+        putters_.pop_front();
+        p->notify();
+        ++unfinished_;
+        return x;
+    }
+
+    void pass_on(T&& item) {
+        if (auto* g = static_cast<Getter*>(getters_.front())) {
+            g->item.emplace(std::move(item));
+            getters_.pop_front();
+            g->notify();
+            return;
+        }
+        store_.push_next(std::move(item));
+        peekers_.notify_all();
+    }
+
+    Store store_;
+    std::size_t capacity_;
+    bool shut_ = false;
+    WaitList getters_;  // Getter nodes; non-empty only while store_ is empty
+    WaitList putters_;  // Putter nodes; non-empty only while store_ is full
+    WaitList peekers_;  // peek() waiters; all woken whenever an item may have appeared
+};
+
+/// FIFO queue. `maxsize` empty (or 0, as in gevent) means unbounded.
+template <class T>
+class Queue : public BasicQueue<T, detail::FifoStore<T>> {
+public:
+    explicit Queue(std::optional<std::size_t> maxsize = std::nullopt) : BasicQueue<T, detail::FifoStore<T>>(maxsize) {}
+};
+
+/// LIFO queue: get() returns the most recently put item.
+template <class T>
+class LifoQueue : public BasicQueue<T, detail::LifoStore<T>> {
+public:
+    explicit LifoQueue(std::optional<std::size_t> maxsize = std::nullopt)
+        : BasicQueue<T, detail::LifoStore<T>>(maxsize) {}
+};
+
+/// Priority queue: get() returns the smallest item by `Compare` (gevent's heapq).
+template <class T, class Compare = std::less<T>>
+class PriorityQueue : public BasicQueue<T, detail::HeapStore<T, Compare>> {
+public:
+    explicit PriorityQueue(std::optional<std::size_t> maxsize = std::nullopt)
+        : BasicQueue<T, detail::HeapStore<T, Compare>>(maxsize) {}
+};
+
+}  // namespace grove
