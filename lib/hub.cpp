@@ -23,13 +23,17 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <grove/config.hpp>
+
 #include "context.hpp"
 #include "report.hpp"
+#include "util/observe.hpp"
 
 namespace grove::detail {
 namespace {
 
 constexpr int kDirectBudget = 256;
+constexpr auto kPollInterval = std::chrono::microseconds(100);
 constexpr std::size_t kHubStackSize = 256 * 1024;
 
 thread_local HubImpl* t_hub = nullptr;
@@ -110,6 +114,8 @@ HubImpl::HubImpl() {
     h.phase = Phase::Running;
     h.hub = this;
     current_ = &main_;
+    timing_ = greenlet_timing_enabled();
+    if (timing_) slice_start_ns_ = now_ns();
     context_thread_init(m.ctx);
     stacks_.allocate(h.ctx, kHubStackSize);
     context_make(h.ctx, &Runtime::greenlet_main);
@@ -117,6 +123,7 @@ HubImpl::HubImpl() {
 }
 
 HubImpl::~HubImpl() {
+    unregister_hub(*this);
     {
         std::lock_guard<std::mutex> lock(remote_->mutex_);
         remote_->hub_ = nullptr;
@@ -133,8 +140,10 @@ HubImpl* HubImpl::current() noexcept { return t_hub; }
 
 HubImpl& HubImpl::get() {
     if (t_hub) return *t_hub;
+    (void)config::current();  // a bad GROVE_* value is an error here, before any hub exists
     t_owner.touch();
     t_hub = new HubImpl();
+    register_hub(*t_hub);
     return *t_hub;
 }
 
@@ -214,8 +223,10 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
     if (next == cur) return;
     current_ = next;
     ++Runtime::state(*next).switches;
+    note_switch(cur);
     context_switch(Runtime::state(*cur).ctx, Runtime::state(*next).ctx);
     // Returns here when someone switches back to `cur`; they set current_.
+    if (probe_) [[unlikely]] answer_probes(cur);
 }
 
 void HubImpl::suspend() {
@@ -246,7 +257,16 @@ void HubImpl::run_loop() {
         if (!notify_.empty()) process_notifications();
         if (!callbacks_.empty()) run_callbacks();
         if (!ready_.empty()) {
-            if (!polled) ev_run(loop_, EVRUN_NOWAIT);  // between rounds: let I/O and timers in
+            // Between rounds of ready greenlets, let I/O and timers in — but at
+            // most every kPollInterval: a greenlet yielding in a loop would
+            // otherwise pay an epoll_wait (~1 µs) every kDirectBudget yields.
+            if (!polled) {
+                const auto now = Clock::now();
+                if (now - last_poll_ >= kPollInterval) {
+                    ev_run(loop_, EVRUN_NOWAIT);
+                    last_poll_ = now;
+                }
+            }
             polled = false;
             direct_budget_ = kDirectBudget;
             switch_to(ready_.pop_front());
@@ -261,8 +281,11 @@ void HubImpl::run_loop() {
         }
         // ev_run returns the count of referenced active watchers: with none,
         // it polls once without blocking and nothing can ever wake anyone.
+        polling_.store(true, std::memory_order_relaxed);
         const int active = ev_run(loop_, EVRUN_ONCE);
+        polling_.store(false, std::memory_order_relaxed);
         polled = true;
+        last_poll_ = Clock::now();
         if (active == 0 && ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty())
             loop_ran_dry();
     }
@@ -286,7 +309,7 @@ std::string HubImpl::describe_waiters() const {
         const GreenletState& s = Runtime::state(g);
         text += "\n  " + g.describe();
         if (s.parked_on)
-            text += fmt::format(" waits on {} {}", s.parked_on->what(), s.parked_on->object());
+            text += " waits on " + describe_wait(*s.parked_on);
     };
     line(main_);
     for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) line(*g);
@@ -477,6 +500,7 @@ void Runtime::greenlet_main() {
     }
     hub.current_ = next;
     ++next->state_.switches;
+    hub.note_switch(g);
     context_exit(g->state_.ctx, next->state_.ctx, &HubImpl::after_death, g);
 }
 
@@ -495,6 +519,7 @@ void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_p
     s.exit = std::move(exit);
     s.pending = nullptr;
     hub.remove_live(g);
+    if (g_death_subscribed.load(std::memory_order_relaxed)) fire_died(g);
     g.waiters().notify_all();
     if (s.error || !s.links.empty()) hub.queue_notification(g);
 }

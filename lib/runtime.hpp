@@ -6,6 +6,7 @@
 
 #include "internal.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -124,6 +125,24 @@ public:
     /// Text for LoopExit: who waits on what.
     std::string describe_waiters() const;
 
+    // Observability (lib/util/): run info and the monitor read these.
+    GreenletBase* live_head() const noexcept { return live_head_; }
+    GreenletBase& main_greenlet() noexcept { return main_; }
+    GreenletBase& hub_greenlet() noexcept { return hub_greenlet_; }
+    const std::vector<std::shared_ptr<GreenletBase>>& queued_notifications() const noexcept { return notify_; }
+    /// Switches so far. Written by the hub's thread only; any thread may read.
+    std::uint64_t switch_epoch() const noexcept { return switch_epoch_.load(std::memory_order_relaxed); }
+    /// True while the hub sleeps in ev_run(EVRUN_ONCE): idle, not blocked.
+    bool polling() const noexcept { return polling_.load(std::memory_order_relaxed); }
+    /// Whether this hub measures greenlet running and spawn times.
+    bool timing() const noexcept { return timing_; }
+    /// Fills `pcs` with the return addresses of suspended `target`'s stack,
+    /// innermost first, by resuming it for an instant at its switch point
+    /// (it runs none of its own code, and stays ready or parked as it was);
+    /// returns how many (lib/util/probe.cpp). Hub's thread only; `target` must
+    /// have begun, be alive and not be running.
+    std::size_t probe_stack(GreenletBase& target, std::uintptr_t* pcs, std::size_t capacity) noexcept;
+
 private:
     friend struct Runtime;
     static void hub_main();
@@ -138,6 +157,16 @@ private:
     static void async_cb(struct ev_loop*, ev_async* w, int);
     static void after_death(void* dead_greenlet) noexcept;
     static bool describe_overflow(const void* fault, char* out, std::size_t out_size);
+    struct Probe;
+    /// In switch_to, when `cur` is resumed while a probe_stack() is asking
+    /// for it: records its stack, switches back, repeats until resumed for real.
+    void answer_probes(GreenletBase* cur) noexcept;
+    /// Every switch away from `cur`: the monitor's epoch, and timing if on.
+    void note_switch(GreenletBase* cur) noexcept {
+        switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        if (timing_) [[unlikely]] account_time(cur);
+    }
+    void account_time(GreenletBase* cur) noexcept;  // lib/util/timing.cpp
 
     struct ev_loop* loop_ = nullptr;
     MainGreenlet main_;
@@ -145,6 +174,7 @@ private:
     GreenletBase* current_ = nullptr;
     ReadyQueue ready_;
     int direct_budget_ = 0;
+    Clock::time_point last_poll_{};
     StackPool stacks_;
     std::vector<std::shared_ptr<GreenletBase>> notify_;
     std::vector<std::function<void()>> callbacks_;
@@ -156,6 +186,11 @@ private:
     ev_async async_{};
     std::mutex inbox_mutex_;
     std::vector<std::function<void()>> inbox_;
+    Probe* probe_ = nullptr;                 // set only while probe_stack() waits for an answer
+    bool timing_ = false;                    // measure GreenletState::run_ns (fixed at creation)
+    std::int64_t slice_start_ns_ = 0;        // when the running greenlet was switched into (timing_)
+    std::atomic<std::uint64_t> switch_epoch_{0};
+    std::atomic<bool> polling_{false};
 };
 
 }  // namespace grove::detail

@@ -14,11 +14,16 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include <grove/config.hpp>
+
 #if GROVE_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 #if defined(GROVE_VALGRIND)
 #include <valgrind/valgrind.h>
+#endif
+#if GROVE_TSAN
+#include <sanitizer/tsan_interface.h>
 #endif
 
 namespace grove::detail {
@@ -43,6 +48,7 @@ std::size_t round_to_pages(std::size_t n) {
 // Half of the process's mapping budget may go to guarded stacks (two mappings
 // each); the rest stays for everything else the process maps.
 std::size_t compute_guard_budget() {
+    if (const std::size_t configured = config::current().guard_budget) return configured;
     if (const char* env = std::getenv("GROVE_GUARD_BUDGET")) return std::strtoull(env, nullptr, 10);
     std::size_t max_maps = 65530;
     std::ifstream f("/proc/sys/vm/max_map_count");
@@ -68,6 +74,26 @@ std::size_t parse_size(const char* text) {
 
 void write_canary(void* base) noexcept { std::memcpy(base, &kCanary, sizeof kCanary); }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux 6.13+: a guard page inside a mapping, no extra VMA
+#endif
+
+// Whether this kernel installs guard pages inside a mapping. With it every
+// stack is guarded at no mapping cost; without it guards cost two mappings
+// each and stop at the budget.
+bool kernel_guard_install() {
+    static const bool supported = [] {
+        if (std::getenv("GROVE_NO_GUARD_INSTALL")) return false;
+        const std::size_t page = page_size();
+        void* p = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) return false;
+        const bool ok = madvise(p, page, MADV_GUARD_INSTALL) == 0;
+        munmap(p, 2 * page);
+        return ok;
+    }();
+    return supported;
+}
+
 void prepare_memory(void* base, std::size_t size) noexcept {
     madvise(base, size, MADV_NOHUGEPAGE);  // THP would inflate RSS of mostly-idle stacks
 }
@@ -77,7 +103,8 @@ void prepare_memory(void* base, std::size_t size) noexcept {
 std::size_t default_stack_size() {
     static const std::size_t size = [] {
         std::size_t n = 128 * 1024;
-        if (const char* env = std::getenv("GROVE_STACK_SIZE"); env && *env) n = parse_size(env);
+        if (const std::size_t configured = config::current().stack_size) n = configured;
+        else if (const char* env = std::getenv("GROVE_STACK_SIZE"); env && *env) n = parse_size(env);
 #if GROVE_ASAN
         n *= 4;  // ASan's redzones and fake frames need room
 #endif
@@ -99,9 +126,10 @@ std::size_t StackPool::guard_budget() noexcept {
     return budget;
 }
 
-StackPool::Slot StackPool::carve_unguarded(std::size_t size) {
-    if (arena_cursor_ == nullptr || arena_cursor_ + size > arena_end_) {
-        const std::size_t length = size * kArenaStacks;
+StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
+    const std::size_t stride = guard ? size + page_size() : size;
+    if (arena_cursor_ == nullptr || arena_cursor_ + stride > arena_end_) {
+        const std::size_t length = stride * kArenaStacks;
         void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
             throw std::system_error(errno, std::system_category(),
@@ -112,9 +140,14 @@ StackPool::Slot StackPool::carve_unguarded(std::size_t size) {
         arena_cursor_ = static_cast<char*>(p);
         arena_end_ = arena_cursor_ + length;
     }
-    Slot slot{arena_cursor_, size, false};
-    arena_cursor_ += size;
-    return slot;
+    char* begin = arena_cursor_;
+    arena_cursor_ += stride;
+    if (guard) {
+        if (madvise(begin, page_size(), MADV_GUARD_INSTALL) != 0)
+            throw std::system_error(errno, std::system_category(), "grove: cannot install a stack guard page");
+        return Slot{begin + page_size(), size, true, nullptr, true};
+    }
+    return Slot{begin, size, false, nullptr, true};
 }
 
 void StackPool::allocate(ContextState& c, std::size_t size) {
@@ -124,6 +157,8 @@ void StackPool::allocate(ContextState& c, std::size_t size) {
     if (!list.empty()) {
         slot = list.back();
         list.pop_back();
+    } else if (kernel_guard_install()) {
+        slot = carve(size, true);
     } else if (g_guarded.load(std::memory_order_relaxed) < guard_budget()) {
         const std::size_t guard = page_size();
         void* p = mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
@@ -134,23 +169,28 @@ void StackPool::allocate(ContextState& c, std::size_t size) {
         if (mprotect(p, guard, PROT_NONE) == 0) {
             g_guarded.fetch_add(1, std::memory_order_relaxed);
             prepare_memory(static_cast<char*>(p) + guard, size);
-            slot = {static_cast<char*>(p) + guard, size, true};
+            slot = {static_cast<char*>(p) + guard, size, true, nullptr, false};
         } else {
             // The map-count limit refuses the split: never hand out a stack
             // that believes it is guarded. Fall back to a canary stack.
             munmap(p, size + guard);
-            slot = carve_unguarded(size);
+            slot = carve(size, false);
         }
     } else {
-        slot = carve_unguarded(size);
+        slot = carve(size, false);
     }
-    write_canary(slot.base);
+    if (!slot.guarded) write_canary(slot.base);  // a guarded stack's low page stays untouched
 #if GROVE_ASAN
     ASAN_UNPOISON_MEMORY_REGION(slot.base, slot.size);  // a reused stack keeps its old poison
+#endif
+#if GROVE_TSAN
+    if (!slot.tsan_fiber) slot.tsan_fiber = __tsan_create_fiber(0);
 #endif
     c.stack_base = slot.base;
     c.stack_size = slot.size;
     c.stack_guarded = slot.guarded;
+    c.stack_in_arena = slot.in_arena;
+    c.tsan_fiber = slot.tsan_fiber;
 #if defined(GROVE_VALGRIND)
     c.valgrind_id = VALGRIND_STACK_REGISTER(slot.base, static_cast<char*>(slot.base) + slot.size);
 #endif
@@ -162,11 +202,16 @@ void StackPool::release(ContextState& c) noexcept {
 #if defined(GROVE_VALGRIND)
     VALGRIND_STACK_DEREGISTER(c.valgrind_id);
 #endif
-    Slot slot{c.stack_base, c.stack_size, c.stack_guarded};
+    Slot slot{c.stack_base, c.stack_size, c.stack_guarded, c.tsan_fiber, c.stack_in_arena};
     try {
+        // LIFO: the newest is the hottest and is reused first. The slot that
+        // slides out of the hot window gives its memory back; the hot top never.
         auto& list = free_[slot.size];
-        if (list.size() >= kHotCap) madvise(slot.base, slot.size, MADV_DONTNEED);
         list.push_back(slot);
+        if (list.size() > kHotCap) {
+            const Slot& cold = list[list.size() - 1 - kHotCap];
+            madvise(cold.base, cold.size, MADV_DONTNEED);
+        }
     } catch (...) {
         // Out of memory for the free list: lose the slot rather than crash.
     }
@@ -190,11 +235,15 @@ void unmap(void* p, std::size_t length) noexcept {
 StackPool::~StackPool() {
     const std::size_t guard = page_size();
     for (auto& [size, list] : free_)
-        for (auto& slot : list)
-            if (slot.guarded) {
+        for (auto& slot : list) {
+#if GROVE_TSAN
+            if (slot.tsan_fiber) __tsan_destroy_fiber(slot.tsan_fiber);
+#endif
+            if (slot.guarded && !slot.in_arena) {
                 unmap(static_cast<char*>(slot.base) - guard, slot.size + guard);
                 g_guarded.fetch_sub(1, std::memory_order_relaxed);
             }
+        }
     for (auto& arena : arenas_) unmap(arena.begin, arena.length);
 }
 

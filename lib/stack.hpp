@@ -8,9 +8,12 @@
 //   unguarded (beyond the budget, carved from large arenas):
 //     [ canary | ........ usable ........ ][ canary | ... next stack ...
 //
-// Each guarded stack costs two mappings, and vm.max_map_count is 65530 on a
-// stock kernel: past the budget, stacks come from MAP_NORESERVE arenas (one
-// mapping per many stacks) and are protected by a canary word checked at every
+// On Linux 6.13+ (MADV_GUARD_INSTALL) every stack is carved from a large
+// MAP_NORESERVE arena with a guard page installed inside the mapping: all
+// stacks guarded, one mapping per 256 stacks. On older kernels each guarded
+// stack is its own mapping plus a PROT_NONE split, two mappings, and
+// vm.max_map_count is 65530 on a stock kernel: past a budget, stacks come from
+// arenas unguarded and are protected by a canary word checked at every
 // switch-out and at death instead. Pages are committed only when touched.
 // Released stacks go on a LIFO free list (the hottest is reused first); those
 // beyond a cap have their memory returned with MADV_DONTNEED.
@@ -57,12 +60,14 @@ private:
         void* base;
         std::size_t size;
         bool guarded;
+        void* tsan_fiber;  // TSan fiber handle, pooled with the stack (~4 ms to create)
+        bool in_arena;     // carved from an arena (unmapped with it), else its own mapping
     };
     struct Arena {
         char* begin;
         std::size_t length;
     };
-    Slot carve_unguarded(std::size_t size);
+    Slot carve(std::size_t size, bool guard);
     std::unordered_map<std::size_t, std::vector<Slot>> free_;
     std::vector<Arena> arenas_;
     char* arena_cursor_ = nullptr;

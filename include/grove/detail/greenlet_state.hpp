@@ -29,7 +29,8 @@ struct ContextState {
     int saved_errno = 0;
     void* stack_base = nullptr;      // lowest usable byte of the stack (the canary sits here)
     std::size_t stack_size = 0;      // usable bytes above stack_base
-    bool stack_guarded = false;      // a PROT_NONE page sits below stack_base
+    bool stack_guarded = false;      // a guard page sits below stack_base
+    bool stack_in_arena = false;     // carved from a StackPool arena
     void* asan_fake_stack = nullptr; // ASan's fake-stack handle while suspended
     void* tsan_fiber = nullptr;      // TSan fiber handle (pooled with the stack)
     unsigned valgrind_id = 0;        // VALGRIND_STACK_REGISTER id
@@ -78,6 +79,8 @@ struct GreenletState {
     std::uint64_t parent_ident = 0;         // minimal_ident of the spawner (run-info tree)
     std::size_t stack_request = 0;          // 0: the configured default
     std::uint64_t switches = 0;             // times it was switched into
+    std::uint64_t run_ns = 0;               // time spent running (only when its hub measures timing)
+    std::int64_t spawned_at_ns = 0;         // steady clock at start() (only when timing; else 0)
     TimerSlot start_timer;                  // start_later's timer
 };
 
