@@ -2,9 +2,9 @@
 // an address, and gevent's cut of long argument texts.
 #include <grove/detail/describe.hpp>
 
-#include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <string_view>
 
 #include <cxxabi.h>
 #include <dlfcn.h>
