@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "runtime.hpp"
+#include "util/observe.hpp"
 
 namespace grove {
 
@@ -68,8 +69,12 @@ void GreenletBase::start() {
     state_.self = std::move(self);
     state_.hub = &hub;
     state_.phase = Phase::Scheduled;
+    GreenletBase& parent = *hub.current_greenlet();
+    state_.parent_ident = parent.minimal_ident();
+    if (hub.timing()) state_.spawned_at_ns = detail::now_ns();
     hub.add_live(*this);
     hub.schedule(this);
+    if (detail::g_spawn_subscribed.load(std::memory_order_relaxed)) detail::fire_spawned(*this, parent);
 }
 
 void GreenletBase::start_later(Duration delay) {

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <grove/config.hpp>
 #include <grove/hub.hpp>
 
 namespace grove {
@@ -121,7 +122,7 @@ void ThreadPool::submit(std::function<void()> job, std::function<void()> done) {
 ThreadPool& get_threadpool() {
     thread_local std::unique_ptr<ThreadPool> pool;
     if (!pool) {
-        std::size_t n = 10;
+        std::size_t n = config::current().threadpool_size;
         if (const char* env = std::getenv("GROVE_THREADPOOL_SIZE")) {
             const long v = std::strtol(env, nullptr, 10);
             if (v > 0) n = static_cast<std::size_t>(v);

@@ -13,6 +13,7 @@
 // notify_close() stops the watchers *before* the caller closes the fd, so no
 // callback can ever reach a wait for whoever reuses the number.
 #include "fd_wait.hpp"
+#include "../util/observe.hpp"
 
 #include <poll.h>
 
@@ -128,7 +129,7 @@ void wait_public(int fd, int events, std::optional<Duration> timeout, const char
 
 bool detail::wait_fd(int fd, int events, std::optional<Deadline> deadline, const char* what) {
     if (deadline == Deadline::min()) return poll_once(fd, events, what);
-    Waiter waiter(what, nullptr);
+    Waiter waiter(what, fd_wait_object(fd, events));
     FdWait node(waiter, fd, events);
     const bool ready = waiter.wait_until(deadline);
     if (node.closed()) throw_ebadf(what);

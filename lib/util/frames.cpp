@@ -1,0 +1,151 @@
+// grove internal — stack capture (_Unwind_Backtrace) and symbolisation
+// (Boost.Stacktrace, else dladdr), in the same format as lib/report.cpp's
+// tracebacks. TODO(#8): share the symboliser with report.cpp once it exports one.
+#include "frames.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+#include <dlfcn.h>
+#include <unwind.h>
+
+#include <fmt/format.h>
+
+#include <grove/detail/describe.hpp>
+
+#if GROVE_HAVE_STACKTRACE
+#include <boost/stacktrace/frame.hpp>
+#endif
+
+namespace grove::detail {
+namespace {
+
+struct Walk {
+    std::uintptr_t* pcs;
+    std::size_t capacity;
+    std::size_t depth;
+};
+
+_Unwind_Reason_Code collect(_Unwind_Context* context, void* arg) {
+    Walk& walk = *static_cast<Walk*>(arg);
+    const std::uintptr_t pc = _Unwind_GetIP(context);
+    if (pc == 0 || walk.depth == walk.capacity) return _URC_END_OF_STACK;
+    walk.pcs[walk.depth++] = pc;
+    return _URC_NO_REASON;
+}
+
+struct Frame {
+    std::uintptr_t pc = 0;
+    std::string function;
+    std::string file;
+    std::size_t line = 0;
+    std::string object;
+    std::uintptr_t object_base = 0;
+};
+
+Frame symbolise(std::uintptr_t return_address) {
+    Frame frame;
+    frame.pc = return_address - 1;  // inside the call instruction: its line is the caller's
+    const auto* pc = reinterpret_cast<const void*>(frame.pc);
+#if GROVE_HAVE_STACKTRACE
+    const boost::stacktrace::frame debug_info(pc);
+    frame.function = debug_info.name();
+    frame.file = debug_info.source_file();
+    frame.line = debug_info.source_line();
+#endif
+    Dl_info info{};
+    if (dladdr(pc, &info) != 0) {
+        if (info.dli_fname != nullptr) frame.object = info.dli_fname;
+        frame.object_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+        if (frame.function.empty() && info.dli_sname != nullptr) frame.function = demangle(info.dli_sname);
+    }
+    if (const auto clone = frame.function.find(" [clone ."); clone != std::string::npos) frame.function.erase(clone);
+    if (!frame.file.empty()) frame.file = std::filesystem::path(frame.file).lexically_normal().string();
+    return frame;
+}
+
+bool starts_with_any(const std::string& name, std::initializer_list<std::string_view> prefixes) {
+    for (const std::string_view p : prefixes)
+        if (name.starts_with(p)) return true;
+    return false;
+}
+
+bool contains_any(const std::string& name, std::initializer_list<std::string_view> needles) {
+    for (const std::string_view n : needles)
+        if (name.find(n) != std::string::npos) return true;
+    return false;
+}
+
+// The capture itself, the probe, the switch and the hub's internals; a
+// signal handler's frames (the monitor's capture) and the kernel's restorer.
+bool is_inner_machinery(const Frame& f) {
+    return f.function.empty() || starts_with_any(f.function, {"grove::detail::", "grove::util::", "__restore_rt", "_Unwind"}) ||
+           contains_any(f.function, {"capture_stack", "grove_jump_fcontext", "jump_fcontext"});
+}
+
+bool is_outer_entry(const Frame& f) {
+    return contains_any(f.function, {"grove::detail::Runtime", "boost::context", "make_fcontext", "start_thread",
+                                     "__libc_start", "trampoline("});
+}
+
+// Between the greenlet entry and the user's callable.
+bool is_glue(const Frame& f) {
+    return f.function.empty() || f.function.starts_with("std::") ||
+           starts_with_any(f.function, {"grove::detail::CallableGreenlet", "grove::Greenlet<"});
+}
+
+bool is_grove(const Frame& f) { return f.function.starts_with("grove::"); }
+
+// Of the grove calls at the inner end, only the outermost one stays: the
+// call the user made (grove::sleep, GreenletBase::join), not its insides.
+void trim(std::vector<Frame>& frames) {
+    auto first = std::find_if_not(frames.begin(), frames.end(), is_inner_machinery);
+    if (first == frames.end()) first = frames.begin();  // nothing but machinery: show it all
+    while (first + 1 < frames.end() && is_grove(*first) && is_grove(*(first + 1))) ++first;
+    frames.erase(frames.begin(), first);
+    const auto entry = std::find_if(frames.begin(), frames.end(), is_outer_entry);
+    frames.erase(entry, frames.end());
+    while (!frames.empty() && is_glue(frames.back())) frames.pop_back();
+}
+
+// "grove::sleep(std::chrono::duration<double, ...>)" → "grove::sleep(...)":
+// the runtime's own signatures say nothing the reader needs.
+std::string shortened(const std::string& function) {
+    if (!function.starts_with("grove::") || function.back() != ')') return function;
+    int depth = 0;
+    for (std::size_t i = function.size(); i-- > 0;) {
+        if (function[i] == ')') ++depth;
+        if (function[i] == '(' && --depth == 0)
+            return function.size() - i > 2 ? function.substr(0, i) + "(...)" : function;
+    }
+    return function;
+}
+
+std::string format_frame(const Frame& f, const std::string& indent) {
+    const std::string function = f.function.empty() ? fmt::format("{:#x}", f.pc - f.object_base) : shortened(f.function);
+    if (!f.file.empty() && f.line != 0)
+        return fmt::format("{}File \"{}\", line {}, in {}\n", indent, f.file, f.line, function);
+    return fmt::format("{}File \"{}\", in {}\n", indent, f.object.empty() ? "?" : f.object, function);
+}
+
+}  // namespace
+
+std::size_t capture_stack(std::uintptr_t* pcs, std::size_t capacity) noexcept {
+    Walk walk{pcs, capacity, 0};
+    _Unwind_Backtrace(collect, &walk);
+    return walk.depth;
+}
+
+std::string format_stack(const std::uintptr_t* pcs, std::size_t depth, const std::string& indent) {
+    std::vector<Frame> frames;
+    frames.reserve(depth);
+    for (std::size_t i = 0; i < depth; ++i) frames.push_back(symbolise(pcs[i]));
+    trim(frames);
+    std::string out;
+    for (auto f = frames.rbegin(); f != frames.rend(); ++f) out += format_frame(*f, indent);
+    return out;
+}
+
+}  // namespace grove::detail
