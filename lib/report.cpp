@@ -231,9 +231,12 @@ const std::string& cxx_runtime_object() {
 // nameless internals (execute_native_thread_routine): glue between the
 // runtime and the user's callable. A nameless frame elsewhere may be the
 // user's own code (an executable without debug info), so it stays.
+// grove's own Greenlet<R>::run_body and the CallableGreenlet that calls the
+// spawned function are glue of the same kind.
 bool is_glue(const Frame& frame) {
     if (frame.function.empty()) return !frame.object.empty() && frame.object == cxx_runtime_object();
-    return frame.function.starts_with("std::");
+    return frame.function.starts_with("std::") || frame.function.starts_with("grove::Greenlet<") ||
+           frame.function.starts_with("grove::detail::CallableGreenlet<");
 }
 
 // `frames` is innermost first.
