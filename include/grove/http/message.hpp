@@ -1,0 +1,106 @@
+// grove — HTTP/1.1 messages as the server hands them to a handler: Request,
+// Response, Headers, and the BodyWriter of a streaming response.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <grove/io/address.hpp>
+
+namespace grove::http {
+
+/// Header fields in arrival (or insertion) order; names compare without case.
+/// Repeated fields stay separate entries, as received.
+class Headers {
+public:
+    using Field = std::pair<std::string, std::string>;
+
+    /// The first value of `name`, or nullopt.
+    std::optional<std::string_view> get(std::string_view name) const noexcept;
+    bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
+    /// Appends a field (keeps any existing ones).
+    void add(std::string name, std::string value);
+    /// Replaces every `name` field with one.
+    void set(std::string name, std::string value);
+    /// Removes every `name` field; returns how many.
+    std::size_t remove(std::string_view name);
+
+    auto begin() const noexcept { return fields_.begin(); }
+    auto end() const noexcept { return fields_.end(); }
+    std::size_t size() const noexcept { return fields_.size(); }
+    bool empty() const noexcept { return fields_.empty(); }
+
+private:
+    std::vector<Field> fields_;
+};
+
+/// Case-insensitive ASCII comparison (header names, tokens).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// One parsed request. The body is read completely (up to the server's
+/// max_body_size, de-chunked) before the handler runs; a handler therefore
+/// never blocks on the client's upload. Valid only during the handler call.
+struct Request {
+    std::string method;   ///< "GET", as sent (methods are case-sensitive)
+    std::string target;   ///< the request-target: "/path?query"
+    std::string path;     ///< target up to '?' (not percent-decoded)
+    std::string query;    ///< after '?', "" if none
+    int version_minor = 1;  ///< HTTP/1.<minor>: 0 or 1
+    Headers headers;
+    std::string body;
+    Address peer;
+    bool tls = false;  ///< arrived over TLS
+
+    std::optional<std::string_view> header(std::string_view name) const noexcept { return headers.get(name); }
+};
+
+/// What a streaming response's producer writes through. Each write() sends
+/// one HTTP chunk at once (so the client sees it immediately); it may switch,
+/// throws std::system_error / SocketTimeout / TlsError if the client is gone
+/// or too slow, and is interrupted by kill/Timeout like any send.
+class BodyWriter {
+public:
+    virtual ~BodyWriter() = default;
+    virtual void write(std::string_view data) = 0;
+};
+
+/// What a handler returns. Content-Length (or chunked framing), Date and
+/// Connection are added by the server; headers set here win otherwise.
+///
+///   return grove::http::Response::text(200, "hello\n");
+///   return grove::http::Response::streaming(200, [](grove::http::BodyWriter& w) {
+///       for (int i = 0; i < 3; ++i) { w.write("tick\n"); grove::sleep(1s); }
+///   });
+struct Response {
+    int status = 200;
+    std::string reason;  ///< empty: the standard phrase for `status`
+    Headers headers;
+    std::string body;
+    /// When set, the body is produced by calling this in the connection's
+    /// greenlet after the head was sent, chunked (HTTP/1.1) or close-delimited
+    /// (HTTP/1.0); `body` is ignored. May block cooperatively. If it throws,
+    /// the connection is aborted without the final chunk (the client sees a
+    /// truncated body) and the error is reported like a handler's.
+    std::function<void(BodyWriter&)> stream;
+
+    /// `body` with Content-Type `content_type`.
+    static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+    static Response streaming(int status, std::function<void(BodyWriter&)> producer,
+                              std::string content_type = "text/plain; charset=utf-8");
+};
+
+/// The standard reason phrase for `status` ("Not Found"), "Unknown" if none.
+std::string_view reason_phrase(int status) noexcept;
+
+/// Handler: called in the connection's greenlet for each request, in order;
+/// free to block cooperatively (sockets, sleep, sync primitives). An exception
+/// other than a kill gets a 500 response and a closed connection, then leaves
+/// the connection greenlet, whose error report (grove's usual format, "...
+/// failed with <type>") goes to stderr.
+using Handler = std::function<Response(const Request&)>;
+
+}  // namespace grove::http

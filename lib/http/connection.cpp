@@ -1,0 +1,360 @@
+// grove-http — the per-connection loop.
+//
+//   wait_for_request ─► read_head ─► read_body ─► handler ─► respond ─┐
+//          ▲            (header_timeout guard)  (io_timeout)            │
+//          └──────────────────────── keep-alive ◄──────────────────────┘
+//
+// Buffers: `in_` holds received bytes, `pos_` the first unconsumed one
+// (pipelined requests stay there for the next turn). `out_` collects
+// responses; it is flushed before any read that would wait for the peer
+// (fill), so pipelined responses go out in one write and none is held back
+// while we block.
+#include "connection.hpp"
+
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <string>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include <grove/exceptions.hpp>
+#include <grove/io/socket.hpp>
+#include <grove/timeout.hpp>
+
+#include "parser.hpp"
+
+namespace grove::http::detail {
+namespace {
+
+constexpr int kClose = -1;  // end the connection without a response
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kMaxChunkLine = 1024;
+
+/// The Date header's value, formatted once per second per thread.
+const std::string& http_date() {
+    thread_local std::time_t cached_at = 0;
+    thread_local std::string text;
+    const std::time_t now = std::time(nullptr);
+    if (now != cached_at) {
+        std::tm tm{};
+        ::gmtime_r(&now, &tm);
+        char buf[64];
+        text.assign(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm));
+        cached_at = now;
+    }
+    return text;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        std::string_view v = list.substr(0, comma);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        if (iequals(v, token)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+class ChunkWriter final : public BodyWriter {
+public:
+    ChunkWriter(Stream& s, bool chunked) : s_(s), chunked_(chunked) {}
+    void write(std::string_view data) override {
+        if (data.empty()) return;  // an empty chunk would end the body
+        if (!chunked_) return s_.sendall(data);
+        std::string frame = fmt::format("{:x}\r\n", data.size());
+        frame.append(data);
+        frame.append("\r\n");
+        s_.sendall(frame);
+    }
+
+private:
+    Stream& s_;
+    bool chunked_;
+};
+
+class Connection {
+public:
+    Connection(Stream& s, const Address& peer, ServerShared& server, ConnectionSlot& slot)
+        : s_(s), peer_(peer), server_(server), slot_(slot), opt_(server.options) {}
+
+    void run() {
+        while (wait_for_request()) {
+            Request req;
+            req.peer = peer_;
+            req.tls = s_.tls();
+            Framing framing;
+            int status = read_head(req, framing);
+            if (status == 0) status = read_body(req, framing);
+            if (status == kClose) return;
+            if (status != 0) return refuse(status);
+            if (!answer(req, framing)) return;
+        }
+    }
+
+private:
+    std::size_t buffered() const noexcept { return in_.size() - pos_; }
+
+    /// Receives more bytes into in_ (flushing out_ first); false on EOF.
+    bool fill() {
+        flush();
+        if (pos_ == in_.size()) {
+            in_.clear();
+            pos_ = 0;
+        } else if (pos_ > 64 * 1024) {
+            in_.erase(0, pos_);
+            pos_ = 0;
+        }
+        char buf[kReadChunk];
+        const std::size_t n = s_.recv_into(buf, sizeof buf);
+        in_.append(buf, n);
+        return n > 0;
+    }
+
+    void flush() {
+        if (out_.empty()) return;
+        s_.settimeout(opt_.io_timeout);
+        s_.sendall(out_);
+        out_.clear();
+    }
+
+    /// Keep-alive wait for a request's first byte (idle_timeout); false when
+    /// the connection should end (EOF, idle, reset, server stopping).
+    bool wait_for_request() {
+        if (buffered() > 0) return true;  // pipelined
+        flush();
+        if (server_.stopping) return false;
+        slot_.idle = true;
+        struct Busy {
+            ConnectionSlot& s;
+            ~Busy() { s.idle = false; }
+        } busy{slot_};
+        s_.settimeout(opt_.idle_timeout);
+        try {
+            return fill();
+        } catch (const SocketTimeout&) {
+            return false;
+        } catch (const std::system_error&) {
+            return false;  // reset by the client, or shut down by stop()
+        } catch (const TlsError&) {
+            return false;
+        }
+    }
+
+    /// Where the head ends: sets `end` (one past the last header line's
+    /// "\n") and `next` (after the blank line). From `scan_` on; false when
+    /// more input is needed (scan_ then remembers where to resume).
+    bool find_head_end(std::size_t& end, std::size_t& next) {
+        for (std::size_t i = std::max(scan_, pos_); i < in_.size(); ++i) {
+            const void* nl = std::memchr(in_.data() + i, '\n', in_.size() - i);
+            if (!nl) break;
+            i = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data());
+            if (i + 1 >= in_.size() || (in_[i + 1] == '\r' && i + 2 >= in_.size())) {
+                scan_ = i;
+                return false;
+            }
+            if (in_[i + 1] == '\n' || (in_[i + 1] == '\r' && in_[i + 2] == '\n')) {
+                end = i + 1;
+                next = in_[i + 1] == '\n' ? i + 2 : i + 3;
+                return true;
+            }
+        }
+        scan_ = in_.size();
+        return false;
+    }
+
+    int read_head(Request& req, Framing& framing) {
+        Timeout guard(opt_.header_timeout, {}, false);  // armed only if we must wait
+        try {
+            s_.settimeout(opt_.io_timeout);
+            scan_ = pos_;
+            for (;;) {
+                while (pos_ < in_.size() && (in_[pos_] == '\r' || in_[pos_] == '\n')) ++pos_;
+                std::size_t end = 0, next = 0;
+                if (pos_ < in_.size() && find_head_end(end, next)) {
+                    const std::string_view head(in_.data() + pos_, end - pos_);
+                    pos_ = next;
+                    return parse_request(head, opt_, req, framing);
+                }
+                if (std::memchr(in_.data() + pos_, '\n', buffered()) == nullptr && buffered() > opt_.max_request_line)
+                    return 414;
+                if (buffered() > opt_.max_request_line + opt_.max_header_size + 4) return 431;
+                if (!guard.pending() && opt_.header_timeout) guard.start();
+                if (!fill()) return kClose;
+            }
+        } catch (const SocketTimeout&) {
+            return 408;
+        } catch (const TimeoutError& e) {
+            if (!e.from(guard)) throw;
+            return 408;
+        }
+    }
+
+    /// A line from the input (without "\r\n"); `too_long` if it exceeds
+    /// `limit`; kClose on EOF.
+    int read_line(std::string& line, std::size_t limit, int too_long) {
+        for (;;) {
+            const void* nl = std::memchr(in_.data() + pos_, '\n', buffered());
+            if (nl) {
+                const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data());
+                line.assign(in_, pos_, at - pos_);
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                pos_ = at + 1;
+                return line.size() > limit ? too_long : 0;
+            }
+            if (buffered() > limit + 2) return too_long;
+            if (!fill()) return kClose;
+        }
+    }
+
+    int read_body(Request& req, const Framing& framing) {
+        if (framing.body == Framing::Body::none) return 0;
+        try {
+            s_.settimeout(opt_.io_timeout);
+            if (framing.expect_continue && buffered() == 0) {
+                flush();
+                s_.sendall("HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            if (framing.body == Framing::Body::length) {
+                while (buffered() < framing.length)
+                    if (!fill()) return kClose;
+                req.body.assign(in_, pos_, framing.length);
+                pos_ += framing.length;
+                return 0;
+            }
+            return read_chunked(req.body);
+        } catch (const SocketTimeout&) {
+            return 408;
+        }
+    }
+
+    int read_chunked(std::string& body) {
+        std::string line;
+        for (;;) {
+            if (int st = read_line(line, kMaxChunkLine, 400)) return st;
+            std::size_t size = 0;
+            if (!parse_chunk_size(line, size)) return 400;
+            if (size == 0) break;
+            if (size > opt_.max_body_size - body.size()) return 413;
+            while (buffered() < size)
+                if (!fill()) return kClose;
+            body.append(in_, pos_, size);
+            pos_ += size;
+            if (int st = read_line(line, 0, 400)) return st;  // the CRLF after the data
+        }
+        std::size_t trailers = 0;
+        for (;;) {  // trailer fields are read and dropped
+            if (int st = read_line(line, opt_.max_header_size, 431)) return st;
+            if (line.empty()) return 0;
+            trailers += line.size();
+            if (trailers > opt_.max_header_size) return 431;
+        }
+    }
+
+    void append_head(int status, std::string_view reason, const Headers& headers) {
+        out_ += fmt::format("HTTP/1.1 {} {}\r\n", status, reason.empty() ? reason_phrase(status) : reason);
+        if (!opt_.server_name.empty() && !headers.contains("server"))
+            out_ += fmt::format("Server: {}\r\n", opt_.server_name);
+        if (!headers.contains("date")) out_ += fmt::format("Date: {}\r\n", http_date());
+        for (const auto& [name, value] : headers)
+            if (!iequals(name, "connection")) out_ += fmt::format("{}: {}\r\n", name, value);
+    }
+
+    /// Calls the handler and writes its response; false: close now.
+    bool answer(const Request& req, const Framing& framing) {
+        Response resp;
+        try {
+            resp = server_.handler(req);
+        } catch (const GreenletExit&) {
+            throw;
+        } catch (...) {
+            const auto error = std::current_exception();
+            try {
+                refuse(500, false);
+            } catch (const std::exception&) {
+            } catch (const TimeoutError&) {
+            }
+            std::rethrow_exception(error);  // the connection greenlet reports it
+        }
+        bool keep_alive = framing.keep_alive && !server_.stopping;
+        if (const auto c = resp.headers.get("connection"); c && has_token(*c, "close")) keep_alive = false;
+        const bool head_only = req.method == "HEAD";
+        const bool bodiless = resp.status < 200 || resp.status == 204 || resp.status == 304;
+        const bool streamed = resp.stream && !head_only && !bodiless;
+        const bool chunked = streamed && req.version_minor == 1;
+        if (streamed && !chunked) keep_alive = false;  // HTTP/1.0: the close ends the body
+
+        append_head(resp.status, resp.reason, resp.headers);
+        if (chunked) out_ += "Transfer-Encoding: chunked\r\n";
+        else if (!resp.stream && !bodiless && !resp.headers.contains("content-length"))
+            out_ += fmt::format("Content-Length: {}\r\n", resp.body.size());
+        if (!keep_alive) out_ += "Connection: close\r\n";
+        else if (req.version_minor == 0) out_ += "Connection: keep-alive\r\n";
+        out_ += "\r\n";
+
+        if (streamed) {
+            flush();
+            ChunkWriter writer(s_, chunked);
+            resp.stream(writer);
+            if (chunked) s_.sendall("0\r\n\r\n");
+        } else {
+            if (!head_only && !bodiless) out_ += resp.body;
+            if (buffered() == 0 || out_.size() > 64 * 1024) flush();
+        }
+        if (!keep_alive) {
+            flush();
+            s_.finish();
+        }
+        return keep_alive;
+    }
+
+    /// Answers `status` with "Connection: close", then closes gracefully:
+    /// shut our side and, with `drain` (the request may not have been read
+    /// whole), discard what the client still sends for a moment, so that
+    /// unread input does not make the kernel reset the connection and destroy
+    /// the response before the client reads it.
+    void refuse(int status, bool drain = true) {
+        Headers h;
+        h.add("Content-Type", "text/plain; charset=utf-8");
+        const std::string body = fmt::format("{} {}\n", status, reason_phrase(status));
+        append_head(status, {}, h);
+        out_ += fmt::format("Content-Length: {}\r\nConnection: close\r\n\r\n", body.size());
+        out_ += body;
+        try {
+            flush();
+            s_.finish();
+            if (!drain) return;
+            s_.settimeout(Duration{0.5});
+            char buf[kReadChunk];
+            for (std::size_t drained = 0; drained < (1u << 20);) {
+                const std::size_t n = s_.recv_into(buf, sizeof buf);
+                if (n == 0) break;
+                drained += n;
+            }
+        } catch (const std::exception&) {
+        } catch (const SocketTimeout&) {
+        }
+    }
+
+    Stream& s_;
+    Address peer_;
+    ServerShared& server_;
+    ConnectionSlot& slot_;
+    const ServerOptions& opt_;
+    std::string in_;
+    std::size_t pos_ = 0;
+    std::size_t scan_ = 0;
+    std::string out_;
+};
+
+}  // namespace
+
+void serve_connection(Stream& stream, const Address& peer, ServerShared& server, ConnectionSlot& slot) {
+    Connection(stream, peer, server, slot).run();
+}
+
+}  // namespace grove::http::detail

@@ -1,0 +1,325 @@
+// grove http — http::Server against raw grove sockets, curl and wrk on
+// loopback: keep-alive, pipelining, bodies, limits, timeouts, errors, TLS,
+// graceful stop, and a thousand concurrent clients.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <grove/greenlet.hpp>
+#include <grove/http.hpp>
+#include <grove/io.hpp>
+#include <grove/timeout.hpp>
+#include <grove/tls.hpp>
+
+#include "capture.hpp"
+#include "http_test_util.hpp"
+#include "leak_check.hpp"
+#include "tls_test_util.hpp"
+
+namespace grove::http {
+namespace {
+
+using namespace std::chrono_literals;
+using test::Child;
+using test::read_response;
+using test::TestPki;
+
+/// Answers "<method> <target> <body-size>:<body>" so tests see what arrived.
+Response echo_handler(const Request& req) {
+    return Response::text(200, req.method + " " + req.target + " " + std::to_string(req.body.size()) + ":" + req.body);
+}
+
+class HttpServerTest : public test::LeakChecked {
+protected:
+    std::uint16_t start(Handler handler = echo_handler, ServerOptions options = {}) {
+        server_ = std::make_unique<Server>(Address::ip("127.0.0.1", 0), std::move(handler), std::move(options));
+        server_->start();
+        return server_->address().port();
+    }
+    void TearDown() override {
+        if (server_) server_->stop(Duration::zero());
+        server_.reset();
+        LeakChecked::TearDown();
+    }
+    std::unique_ptr<Server> server_;
+};
+
+Socket connect(std::uint16_t port) { return create_connection("127.0.0.1", port, 5s); }
+
+TEST_F(HttpServerTest, CurlReusesTheConnectionForTwoUrls) {
+    const auto port = start();
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    Child curl({"curl", "-sv", base + "/one", base + "/two"});
+    const std::string out = curl.read_to_eof();
+    EXPECT_EQ(curl.wait(), 0) << out;
+    EXPECT_NE(out.find("GET /one 0:"), std::string::npos) << out;
+    EXPECT_NE(out.find("GET /two 0:"), std::string::npos) << out;
+    EXPECT_NE(out.find("Re-using existing connection"), std::string::npos) << out;
+    EXPECT_EQ(server_->accepted_count(), 1u);
+}
+
+TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
+    const auto port = start();
+    Socket c = connect(port);
+    c.sendall("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n"
+              "POST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+              "GET /3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "GET /1 0:");
+    EXPECT_EQ(read_response(c, buf).body, "POST /2 3:abc");
+    auto last = read_response(c, buf);
+    EXPECT_EQ(last.body, "GET /3 0:");
+    EXPECT_EQ(last.headers["connection"], "close");
+    EXPECT_EQ(read_response(c, buf).status, 0);  // then EOF
+}
+
+TEST_F(HttpServerTest, ReadsChunkedUploads) {
+    const auto port = start();
+    Socket c = connect(port);
+    c.sendall("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n1;ext=1\r\n,\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "POST /up 12:hello, world");
+    // curl streaming stdin is sent chunked as well.
+    Child curl({"curl", "-sS", "-T", "-", "http://127.0.0.1:" + std::to_string(port) + "/curl"});
+    curl.write(std::string(100000, 'z'));
+    curl.close_stdin();
+    EXPECT_EQ(curl.read_to_eof(), "PUT /curl 100000:" + std::string(100000, 'z'));
+}
+
+TEST_F(HttpServerTest, HonoursExpectContinue) {
+    const auto port = start();
+    Socket c = connect(port);
+    c.sendall("POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).status, 100);  // before we send the body
+    c.sendall("data");
+    EXPECT_EQ(read_response(c, buf).body, "POST /e 4:data");
+    // Too large: refused with 413 at once, without the 100.
+    Socket big = connect(port);
+    big.sendall("POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n");
+    std::string buf2;
+    EXPECT_EQ(read_response(big, buf2).status, 413);
+}
+
+int status_for(std::uint16_t port, const std::string& request) {
+    Socket c = connect(port);
+    c.sendall(request);
+    std::string buf;
+    auto r = read_response(c, buf);
+    EXPECT_EQ(r.headers["connection"], "close") << request.substr(0, 60);
+    EXPECT_EQ(read_response(c, buf).status, 0) << "not closed after " << r.status;
+    return r.status;
+}
+
+TEST_F(HttpServerTest, LimitsAndMalformedRequestsGet4xxAndAClose) {
+    ServerOptions o;
+    o.max_body_size = 1000;
+    const auto port = start(echo_handler, o);
+    EXPECT_EQ(status_for(port, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n"), 431);
+    std::string many = "GET / HTTP/1.1\r\nHost: t\r\n";
+    for (int i = 0; i < 150; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
+    EXPECT_EQ(status_for(port, many + "\r\n"), 431);
+    EXPECT_EQ(status_for(port, "GET /" + std::string(10000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n"), 414);
+    EXPECT_EQ(status_for(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n"), 413);
+    EXPECT_EQ(status_for(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" +
+                                   std::string(1024, 'x') + "\r\n0\r\n\r\n"),
+              413);
+    EXPECT_EQ(status_for(port, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
+    EXPECT_EQ(status_for(port, "GARBAGE\r\n\r\n"), 400);
+    EXPECT_EQ(status_for(port, "GET / HTTP/1.1\r\n\r\n"), 400);  // no Host
+    EXPECT_EQ(status_for(port, "GET / HTTP/3.0\r\nHost: t\r\n\r\n"), 505);
+    // A header that never ends is bounded too (no unbounded buffering).
+    EXPECT_EQ(status_for(port, "GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(100000, 'a')), 431);
+}
+
+TEST_F(HttpServerTest, HeadAndHttp10) {
+    const auto port = start();
+    Socket c = connect(port);
+    c.sendall("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string buf;
+    auto head = read_response(c, buf, true);
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.headers["content-length"], "10");  // the length GET would have
+    EXPECT_TRUE(buf.empty());
+    Socket old = connect(port);
+    old.sendall("GET /old HTTP/1.0\r\n\r\n");
+    std::string buf2;
+    EXPECT_EQ(read_response(old, buf2).body, "GET /old 0:");
+    EXPECT_EQ(read_response(old, buf2).status, 0);  // HTTP/1.0: closed after one
+}
+
+TEST_F(HttpServerTest, StreamsChunkedResponses) {
+    const auto port = start([](const Request&) {
+        return Response::streaming(200, [](BodyWriter& w) {
+            for (int i = 0; i < 3; ++i) {
+                w.write("tick " + std::to_string(i) + "\n");
+                grove::sleep(10ms);
+            }
+        });
+    });
+    Socket c = connect(port);
+    c.sendall("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string buf;
+    auto r = read_response(c, buf);
+    EXPECT_EQ(r.headers["transfer-encoding"], "chunked");
+    EXPECT_EQ(r.body, "tick 0\ntick 1\ntick 2\n");
+    Child curl({"curl", "-sS", "http://127.0.0.1:" + std::to_string(port) + "/"});
+    EXPECT_EQ(curl.read_to_eof(), "tick 0\ntick 1\ntick 2\n");
+}
+
+TEST_F(HttpServerTest, HandlerErrorsGet500AndTheUsualReport) {
+    test::StderrCapture err;
+    const auto port = start([](const Request& req) -> Response {
+        if (req.path == "/boom") throw std::runtime_error("handler exploded");
+        return Response::text(200, "fine");
+    });
+    Socket c = connect(port);
+    c.sendall("GET /boom HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string buf;
+    auto r = read_response(c, buf);
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.headers["connection"], "close");
+    EXPECT_EQ(read_response(c, buf).status, 0);
+    Socket ok = connect(port);  // the server lives on
+    ok.sendall("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string buf2;
+    EXPECT_EQ(read_response(ok, buf2).body, "fine");
+    grove::sleep(50ms);  // reports are printed asynchronously
+    const std::string text = err.take();
+    EXPECT_NE(text.find("handler exploded"), std::string::npos) << text;
+    EXPECT_NE(text.find("failed with std::runtime_error"), std::string::npos) << text;
+}
+
+TEST_F(HttpServerTest, SlowlorisIsCutOffWhileOthersAreServed) {
+    ServerOptions o;
+    o.header_timeout = 400ms;
+    const auto port = start(echo_handler, o);
+    Socket slow = connect(port);
+    // The classic one byte per second, scaled down with the timeout: one byte
+    // per 50 ms against a 400 ms header timeout, so no single read ever idles
+    // long enough for a per-read timeout to catch it.
+    auto loris = spawn([&] {
+        const std::string req = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(100, 'a');
+        try {
+            for (char ch : req) {
+                slow.sendall(std::string(1, ch));
+                grove::sleep(50ms);
+            }
+        } catch (const std::system_error&) {
+            // reset: the server closed on us
+        }
+    });
+    int served = 0;
+    Socket fast = connect(port);
+    std::string buf;
+    const auto t0 = Clock::now();
+    while (Clock::now() - t0 < 800ms) {
+        fast.sendall("GET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
+        if (read_response(fast, buf).status == 200) ++served;
+        grove::sleep(20ms);
+    }
+    std::string slow_buf;
+    slow.settimeout(5s);
+    const auto r = read_response(slow, slow_buf);
+    EXPECT_EQ(r.status, 408);
+    loris->kill();
+    EXPECT_GE(served, 10);
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionsAreClosed) {
+    ServerOptions o;
+    o.idle_timeout = 100ms;
+    const auto port = start(echo_handler, o);
+    Socket c = connect(port);
+    c.sendall("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).status, 200);
+    const auto t0 = Clock::now();
+    EXPECT_EQ(read_response(c, buf).status, 0);  // EOF after the idle timeout
+    EXPECT_LT(Clock::now() - t0, 3s);
+}
+
+TEST_F(HttpServerTest, GracefulStopFinishesRequestsInProgress) {
+    const auto port = start([](const Request& req) {
+        if (req.path == "/slow") grove::sleep(200ms);
+        return Response::text(200, "done " + req.path);
+    });
+    Socket idle = connect(port);
+    idle.sendall("GET /first HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string idle_buf;
+    EXPECT_EQ(read_response(idle, idle_buf).status, 200);
+    Socket busy = connect(port);
+    busy.sendall("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    grove::sleep(50ms);  // the slow request is in its handler
+    server_->stop(5s);
+    std::string buf;
+    auto r = read_response(busy, buf);
+    EXPECT_EQ(r.body, "done /slow");
+    EXPECT_EQ(r.headers["connection"], "close");
+    EXPECT_EQ(read_response(idle, idle_buf).status, 0);  // closed at once, no response
+    EXPECT_THROW(connect(port), std::system_error);     // no longer accepting
+}
+
+TEST_F(HttpServerTest, ServesHttpsToCurlWithKeepAlive) {
+    ServerOptions o;
+    o.tls = TlsContext::server();
+    o.tls->load_cert_chain(TestPki::get().path("server.pem"), TestPki::get().path("server.key"));
+    const auto port = start(
+        [](const Request& req) { return Response::text(200, std::string(req.tls ? "tls " : "plain ") + req.path); },
+        std::move(o));
+    const std::string base = "https://localhost:" + std::to_string(port);
+    Child curl({"curl", "-sv", "--cacert", TestPki::get().path("ca.pem"), base + "/a", base + "/b"});
+    const std::string out = curl.read_to_eof();
+    EXPECT_EQ(curl.wait(), 0) << out;
+    EXPECT_NE(out.find("tls /a"), std::string::npos) << out;
+    EXPECT_NE(out.find("tls /b"), std::string::npos) << out;
+    EXPECT_EQ(server_->accepted_count(), 1u);
+    // A plain-text client on the TLS port is dropped without disturbing anyone.
+    Socket plain = connect(port);
+    plain.sendall("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    plain.settimeout(5s);
+    std::string buf;
+    try {
+        EXPECT_EQ(read_response(plain, buf).status, 0);  // EOF...
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), ECONNRESET);  // ...or a reset
+    }
+}
+
+TEST_F(HttpServerTest, AThousandConcurrentKeepAliveClients) {
+    const auto port = start();
+    constexpr int kClients = 1000;
+    constexpr int kRequests = 3;
+    int ok = 0;
+    std::vector<Ref<GreenletBase>> clients;
+    for (int i = 0; i < kClients; ++i)
+        clients.push_back(spawn([&, i] {
+            Socket c = create_connection("127.0.0.1", port, 10s);
+            std::string buf;
+            for (int k = 0; k < kRequests; ++k) {
+                const std::string path = "/c" + std::to_string(i) + "/" + std::to_string(k);
+                c.sendall("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n");
+                if (read_response(c, buf).body == "GET " + path + " 0:") ++ok;
+            }
+        }));
+    joinall(clients, 20s);
+    EXPECT_EQ(ok, kClients * kRequests);
+    EXPECT_EQ(server_->accepted_count(), static_cast<std::size_t>(kClients));
+}
+
+TEST_F(HttpServerTest, WrkLoad) {
+    if (::system("command -v wrk >/dev/null 2>&1") != 0) GTEST_SKIP() << "wrk not installed";
+    const auto port = start([](const Request&) { return Response::text(200, "Hello, World!\n"); });
+    Child wrk({"wrk", "-t1", "-c32", "-d1s", "http://127.0.0.1:" + std::to_string(port) + "/"});
+    const std::string out = wrk.read_to_eof(std::chrono::seconds(15));
+    EXPECT_EQ(wrk.wait(), 0) << out;
+    EXPECT_NE(out.find("Requests/sec"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Non-2xx"), std::string::npos) << out;
+    EXPECT_EQ(out.find("Socket errors"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace grove::http
