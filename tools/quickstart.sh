@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev openssl curl
   redis-server libhiredis-dev libcurl4-openssl-dev
-  valgrind python3
+  valgrind python3 wrk
 )
 missing=()
 for p in "${packages[@]}"; do
