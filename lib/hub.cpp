@@ -15,6 +15,7 @@
 // starves timers or sockets.
 #include "runtime.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -313,7 +314,34 @@ std::string HubImpl::describe_waiters() const {
     };
     line(main_);
     for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) line(*g);
+    text += describe_join_cycle();
     return text;
+}
+
+// Joins form a wait-for graph (a "join" Waiter's object is the greenlet
+// joined). A cycle in it is the usual reason a program blocks forever.
+std::string HubImpl::describe_join_cycle() const {
+    auto joins = [](const GreenletBase* g) -> const GreenletBase* {
+        const Waiter* w = Runtime::state(*g).parked_on;
+        if (!w || std::strcmp(w->what(), "join") != 0) return nullptr;
+        return static_cast<const GreenletBase*>(w->object());
+    };
+    std::vector<const GreenletBase*> all{&main_};
+    for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) all.push_back(g);
+    for (const GreenletBase* start : all) {
+        std::vector<const GreenletBase*> path;
+        for (const GreenletBase* g = start; g && path.size() <= all.size(); g = joins(g)) {
+            const auto seen = std::find(path.begin(), path.end(), g);
+            if (seen != path.end()) {
+                if (seen != path.begin()) break;  // a cycle further on: reported from its own start
+                std::string cycle = "\n  wait-for cycle: ";
+                for (const GreenletBase* c : path) cycle += c->describe() + " joins ";
+                return cycle + start->describe();
+            }
+            path.push_back(g);
+        }
+    }
+    return {};
 }
 
 void HubImpl::process_notifications() {

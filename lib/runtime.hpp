@@ -124,6 +124,7 @@ public:
 
     /// Text for LoopExit: who waits on what.
     std::string describe_waiters() const;
+    std::string describe_join_cycle() const;
 
     // Observability (lib/util/): run info and the monitor read these.
     GreenletBase* live_head() const noexcept { return live_head_; }

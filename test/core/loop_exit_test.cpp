@@ -33,6 +33,23 @@ TEST_F(LoopExit_, JoiningAGreenletThatWaitsForeverRaisesLoopExitInMain) {
     EXPECT_TRUE(stuck->dead());
 }
 
+TEST_F(LoopExit_, MessageNamesAJoinCycle) {
+    Ref<Greenlet<void>> a, b;
+    a = spawn([&] { b->join(); });
+    b = spawn([&] { a->join(); });
+    try {
+        a->join();
+        FAIL() << "join returned";
+    } catch (const LoopExit& e) {
+        const std::string text = e.what();
+        EXPECT_NE(text.find("wait-for cycle: "), std::string::npos) << text;
+        const std::string ab = a->describe() + " joins " + b->describe() + " joins " + a->describe();
+        const std::string ba = b->describe() + " joins " + a->describe() + " joins " + b->describe();
+        EXPECT_TRUE(text.find(ab) != std::string::npos || text.find(ba) != std::string::npos) << text;
+    }
+    killall({a, b});
+}
+
 TEST_F(LoopExit_, AWaiterWithNothingToWakeItInMain) {
     Waiter w("forever");
     EXPECT_THROW(w.wait(), LoopExit);
