@@ -121,7 +121,10 @@ void GreenletBase::kill(std::exception_ptr e, bool block, std::optional<Duration
         state_.self.reset();
         return;
     }
-    if (!state_.pending) {
+    // A kill outranks a Timeout's error that has fired but not yet reached
+    // the greenlet (it would be caught, and the kill lost); a second kill
+    // while the first is undelivered keeps the first.
+    if (!state_.pending || state_.pending_serial != 0) {
         state_.pending = std::move(e);
         state_.pending_serial = 0;
     }

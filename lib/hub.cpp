@@ -193,7 +193,8 @@ void HubImpl::check_may_block(const char* call) const {
 }
 
 GreenletBase* HubImpl::pick_next() noexcept {
-    if (direct_budget_ > 0 && !ready_.empty()) {
+    // Reports, links and callbacks waiting for the hub go first.
+    if (direct_budget_ > 0 && !ready_.empty() && notify_.empty() && callbacks_.empty()) {
         --direct_budget_;
         return ready_.pop_front();
     }
@@ -217,6 +218,7 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
             prepare(next);
         } catch (...) {
             Runtime::finish(*next, std::current_exception(), nullptr);
+            Runtime::state(*next).self.reset();  // the notification queue holds it for the report
             next = (cur == &hub_greenlet_) ? pick_next() : &hub_greenlet_;
             if (next == cur) return;
         }
@@ -475,14 +477,19 @@ bool HubImpl::join_impl(std::optional<Duration> timeout) {
     return w.wait(timeout);
 }
 
-bool HubImpl::describe_overflow(const void* fault, char* out, std::size_t out_size) {
+bool HubImpl::describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size) {
     HubImpl* hub = t_hub;
     if (!hub || !hub->current_) return false;
     const ContextState& c = Runtime::state(*hub->current_).ctx;
-    if (!c.stack_guarded || !c.stack_base || hub->current_ == &hub->main_) return false;
+    if (!c.stack_base || hub->current_ == &hub->main_) return false;
     const char* base = static_cast<const char*>(c.stack_base);
     const char* addr = static_cast<const char*>(fault);
-    if (addr >= base || addr < base - 64 * 1024) return false;  // the guard page, or a frame that jumped it
+    const bool below_guard = addr < base && addr >= base - 64 * 1024;  // the guard, or a frame that jumped it
+    // An unguarded stack runs through its canary into whatever lies below
+    // before something faults: the stack pointer (or the canary) says whose.
+    const bool sp_below = sp && static_cast<const char*>(sp) < base;
+    const bool overflowed = below_guard || sp_below || (!c.stack_guarded && !stack_canary_intact(c.stack_base));
+    if (!overflowed) return false;
     std::string who;
     try {
         who = hub->current_->describe();
@@ -523,6 +530,7 @@ void Runtime::greenlet_main() {
             hub.prepare(next);
         } catch (...) {
             finish(*next, std::current_exception(), nullptr);
+            next->state_.self.reset();
             next = &hub.hub_greenlet_;
         }
     }

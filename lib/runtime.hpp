@@ -157,7 +157,7 @@ private:
     void deliver_pending(GreenletBase* g);
     static void async_cb(struct ev_loop*, ev_async* w, int);
     static void after_death(void* dead_greenlet) noexcept;
-    static bool describe_overflow(const void* fault, char* out, std::size_t out_size);
+    static bool describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size);
     struct Probe;
     /// In switch_to, when `cur` is resumed while a probe_stack() is asking
     /// for it: records its stack, switches back, repeats until resumed for real.

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <ucontext.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
@@ -269,7 +270,11 @@ thread_local AltStack t_altstack;
 
 void overflow_handler(int sig, siginfo_t* info, void* uctx) {
     char line[512];
-    if (g_describer && g_describer(info->si_addr, line, sizeof line)) {
+    const void* sp = nullptr;
+#if defined(__x86_64__) && defined(__linux__)
+    sp = reinterpret_cast<const void*>(static_cast<ucontext_t*>(uctx)->uc_mcontext.gregs[REG_RSP]);
+#endif
+    if (g_describer && g_describer(info->si_addr, sp, line, sizeof line)) {
         ssize_t ignored = write(STDERR_FILENO, line, std::strlen(line));
         (void)ignored;
         std::abort();

@@ -75,9 +75,10 @@ private:
     std::size_t in_use_ = 0;
 };
 
-/// Fills `out` with one line naming the running greenlet if `fault` lies in
-/// its guard page; returns false otherwise. Set by the hub.
-using OverflowDescriber = bool (*)(const void* fault, char* out, std::size_t out_size);
+/// Fills `out` with one line naming the running greenlet if the fault at
+/// `fault`, taken with stack pointer `sp` (null if unknown), is an overflow of
+/// its stack; returns false otherwise. Set by the hub.
+using OverflowDescriber = bool (*)(const void* fault, const void* sp, char* out, std::size_t out_size);
 
 /// Installs (once per thread) an alternate signal stack and a SIGSEGV/SIGBUS
 /// handler that prints `describer`'s line when a guard page is hit, then

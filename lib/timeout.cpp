@@ -72,7 +72,18 @@ void detail::Runtime::timeout_fired(Timeout& t) noexcept {
     t.pending_ = false;
     GreenletState& s = Runtime::state(*t.owner_);
     if (s.phase != Phase::Running) return;
-    if (!s.pending) {
+    if (s.pending) {
+        // Another guard's error (or a kill) is on its way and may be caught:
+        // fire again shortly rather than lose this one.
+        auto& hub = *static_cast<HubImpl*>(s.hub);
+        ev_timer& timer = Runtime::timer(t.timer_);
+        ev_timer_set(&timer, 0.001, 0.);
+        ev_timer_start(hub.ev(), &timer);
+        t.armed_ = true;
+        t.pending_ = true;
+        return;
+    }
+    {
         try {
             s.pending = t.exception_ ? t.exception_
                                      : std::make_exception_ptr(TimeoutError(

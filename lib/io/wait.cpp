@@ -15,6 +15,7 @@
 #include "fd_wait.hpp"
 #include "../util/observe.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 
 #include <cerrno>
@@ -121,6 +122,8 @@ bool poll_once(int fd, int events, const char* what) {
 
 void wait_public(int fd, int events, std::optional<Duration> timeout, const char* what) {
     if (fd < 0) throw std::invalid_argument(fmt::format("grove::{}: negative fd {}", what, fd));
+    // libev asserts (aborting the process) on an fd that is not open.
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) throw_ebadf(what);
     if (!detail::wait_fd(fd, events, detail::deadline_after(timeout, what), what))
         throw TimeoutError(0, fmt::format("grove::{}: fd {} timed out", what, fd));
 }
