@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The sanitizer and valgrind legs (README "Sanitizers and valgrind"; CI runs
 # them after the normal suite). Each leg has its own build directory.
-#   ./tools/sanitize.sh [asan|tsan|valgrind]...   (default: all three)
+#   ./tools/sanitize.sh [asan|tsan|valgrind|fuzz]...   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 legs=("$@")
-((${#legs[@]})) || legs=(asan tsan valgrind)
+((${#legs[@]})) || legs=(asan tsan valgrind fuzz)
 
 configure() {  # dir, options...
   local dir=$1; shift
@@ -41,13 +41,17 @@ for leg in "${legs[@]}"; do
   valgrind)
     echo "== valgrind: the core suite (without the 100k-greenlet scale test)"
     configure build-vg --wrap-mode=nodownload -Dwerror=true -Dvalgrind=true
-    mapfile -t core_tests < <(cd build-vg 2>/dev/null && ls test/core/core_*_test 2>/dev/null || true)
-    ninja -C build-vg $(grep -o "core_[a-z_]*_test" test/core/meson.build | sort -u | sed 's|^|test/core/|' || true) \
-      $(sed -n "s/^  '\([a-z_]*\)' : files.*/test\/core\/core_\1_test/p" test/core/meson.build)
+    ninja -C build-vg $(sed -n "s/^  '\([a-z_]*\)' : files.*/test\/core\/core_\1_test/p" test/core/meson.build)
     for t in build-vg/test/core/core_*_test; do
       echo "-- $t"
       GTEST_FILTER='-*HundredThousand*' valgrind -q --error-exitcode=99 --leak-check=no "$t" >/dev/null
     done
+    ;;
+  fuzz)
+    echo "== libFuzzer (clang): the sync operation-sequence harness, a short run"
+    CXX=clang++ configure build-fuzz --wrap-mode=nodownload -Dfuzz=enabled -Db_sanitize=address -Db_lundef=false
+    ninja -C build-fuzz test/fuzz/sync_fuzz
+    test/fuzz/run.sh build-fuzz/test/fuzz/sync_fuzz -max_total_time="${GROVE_FUZZ_SECONDS:-20}"
     ;;
   *) echo "unknown leg: $leg" >&2; exit 2 ;;
   esac
