@@ -97,8 +97,10 @@ struct EhGlobals {
     return reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
 }
 
-thread_local EhGlobals* t_eh = nullptr;
-thread_local void (*t_entry)() = nullptr;
+// initial-exec: a plain %fs-relative load on the switch path instead of a
+// __tls_get_addr call (libgrove is loaded at start-up, never dlopen'ed late).
+[[gnu::tls_model("initial-exec")]] thread_local EhGlobals* t_eh = nullptr;
+[[gnu::tls_model("initial-exec")]] thread_local void (*t_entry)() = nullptr;
 
 // What every jump carries to the context it resumes. `from` is the context
 // that just stopped (to be resumable later), or null when it died; then

@@ -37,7 +37,7 @@ constexpr int kDirectBudget = 256;
 constexpr auto kPollInterval = std::chrono::microseconds(100);
 constexpr std::size_t kHubStackSize = 256 * 1024;
 
-thread_local HubImpl* t_hub = nullptr;
+[[gnu::tls_model("initial-exec")]] thread_local HubImpl* t_hub = nullptr;  // see context.cpp
 
 // Destroys the thread's hub when the thread exits (unwinding its greenlets).
 struct HubOwner {
