@@ -156,15 +156,6 @@ const void* thrown_object(const std::exception_ptr& e) noexcept {
     return *reinterpret_cast<void* const*>(&e);
 }
 
-struct Frame {
-    std::uintptr_t pc = 0;  // inside the call instruction
-    std::string function;   // demangled; empty when unknown
-    std::string file;       // empty without debug info
-    std::size_t line = 0;
-    std::string object;  // the executable or shared library holding pc
-    std::uintptr_t object_base = 0;
-};
-
 // g++ splits and specialises functions ("divide(int, int) [clone .cold]",
 // "[clone .isra.0]"); the reader wrote one function.
 std::string without_clone_suffix(std::string name) {
@@ -173,30 +164,6 @@ std::string without_clone_suffix(std::string name) {
     return name;
 }
 
-Frame symbolise(std::uintptr_t return_address) {
-    Frame frame;
-    // A return address is the instruction after the call; one byte back is
-    // the call itself, whose line is the one the reader wants.
-    frame.pc = return_address - 1;
-    const auto* pc = reinterpret_cast<const void*>(frame.pc);
-#if GROVE_HAVE_STACKTRACE
-    const boost::stacktrace::frame debug_info(pc);
-    frame.function = debug_info.name();
-    frame.file = debug_info.source_file();
-    frame.line = debug_info.source_line();
-#endif
-    Dl_info info{};
-    if (dladdr(pc, &info) != 0) {
-        if (info.dli_fname != nullptr) frame.object = info.dli_fname;
-        frame.object_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
-        if (frame.function.empty() && info.dli_sname != nullptr) frame.function = demangle(info.dli_sname);
-    }
-    frame.function = without_clone_suffix(std::move(frame.function));
-    // DWARF paths are often relative to the build directory ("../src/x.cpp")
-    // or go through it ("/b/../src/x.cpp"); the second kind can be tidied.
-    if (!frame.file.empty()) frame.file = std::filesystem::path(frame.file).lexically_normal().string();
-    return frame;
-}
 
 bool name_contains(const Frame& frame, std::initializer_list<std::string_view> needles) {
     for (const std::string_view needle : needles)
@@ -288,6 +255,31 @@ std::string what_of(const E& error) {
 constexpr const char* kLoggerName = "grove";
 
 }  // namespace
+
+Frame symbolise(std::uintptr_t return_address) {
+    Frame frame;
+    // A return address is the instruction after the call; one byte back is
+    // the call itself, whose line is the one the reader wants.
+    frame.pc = return_address - 1;
+    const auto* pc = reinterpret_cast<const void*>(frame.pc);
+#if GROVE_HAVE_STACKTRACE
+    const boost::stacktrace::frame debug_info(pc);
+    frame.function = debug_info.name();
+    frame.file = debug_info.source_file();
+    frame.line = debug_info.source_line();
+#endif
+    Dl_info info{};
+    if (dladdr(pc, &info) != 0) {
+        if (info.dli_fname != nullptr) frame.object = info.dli_fname;
+        frame.object_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+        if (frame.function.empty() && info.dli_sname != nullptr) frame.function = demangle(info.dli_sname);
+    }
+    frame.function = without_clone_suffix(std::move(frame.function));
+    // DWARF paths are often relative to the build directory ("../src/x.cpp")
+    // or go through it ("/b/../src/x.cpp"); the second kind can be tidied.
+    if (!frame.file.empty()) frame.file = std::filesystem::path(frame.file).lexically_normal().string();
+    return frame;
+}
 
 std::shared_ptr<void> take_throw_trace(const std::exception_ptr& e) {
     const void* object = thrown_object(e);

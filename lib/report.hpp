@@ -5,6 +5,8 @@
 // object) and symbolised only when a report is printed.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -12,6 +14,20 @@
 namespace spdlog { class logger; }
 
 namespace grove::detail {
+
+/// One frame of a stack, symbolised (shared by reports, run info, the monitor).
+struct Frame {
+    std::uintptr_t pc = 0;  // inside the call instruction
+    std::string function;   // demangled; empty when unknown
+    std::string file;       // empty without debug info
+    std::size_t line = 0;
+    std::string object;  // the executable or shared library holding pc
+    std::uintptr_t object_base = 0;
+};
+
+/// Symbolises a return address (debug info through Boost.Stacktrace when
+/// available, else the dynamic symbol table). Allocates; not for signal handlers.
+Frame symbolise(std::uintptr_t return_address);
 
 /// The throw-site frames recorded for the exception object behind `e`
 /// (an opaque handle, empty when none was recorded). Call it in the catch

@@ -1,23 +1,17 @@
-// grove internal — stack capture (_Unwind_Backtrace) and symbolisation
-// (Boost.Stacktrace, else dladdr), in the same format as lib/report.cpp's
-// tracebacks. TODO(#8): share the symboliser with report.cpp once it exports one.
+// grove internal — stack capture (_Unwind_Backtrace) and formatting, with
+// lib/report.cpp's symboliser, in the same format as its tracebacks.
 #include "frames.hpp"
+#include "../report.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <string_view>
 #include <vector>
 
-#include <dlfcn.h>
 #include <unwind.h>
 
 #include <fmt/format.h>
 
 #include <grove/detail/describe.hpp>
-
-#if GROVE_HAVE_STACKTRACE
-#include <boost/stacktrace/frame.hpp>
-#endif
 
 namespace grove::detail {
 namespace {
@@ -34,36 +28,6 @@ _Unwind_Reason_Code collect(_Unwind_Context* context, void* arg) {
     if (pc == 0 || walk.depth == walk.capacity) return _URC_END_OF_STACK;
     walk.pcs[walk.depth++] = pc;
     return _URC_NO_REASON;
-}
-
-struct Frame {
-    std::uintptr_t pc = 0;
-    std::string function;
-    std::string file;
-    std::size_t line = 0;
-    std::string object;
-    std::uintptr_t object_base = 0;
-};
-
-Frame symbolise(std::uintptr_t return_address) {
-    Frame frame;
-    frame.pc = return_address - 1;  // inside the call instruction: its line is the caller's
-    const auto* pc = reinterpret_cast<const void*>(frame.pc);
-#if GROVE_HAVE_STACKTRACE
-    const boost::stacktrace::frame debug_info(pc);
-    frame.function = debug_info.name();
-    frame.file = debug_info.source_file();
-    frame.line = debug_info.source_line();
-#endif
-    Dl_info info{};
-    if (dladdr(pc, &info) != 0) {
-        if (info.dli_fname != nullptr) frame.object = info.dli_fname;
-        frame.object_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
-        if (frame.function.empty() && info.dli_sname != nullptr) frame.function = demangle(info.dli_sname);
-    }
-    if (const auto clone = frame.function.find(" [clone ."); clone != std::string::npos) frame.function.erase(clone);
-    if (!frame.file.empty()) frame.file = std::filesystem::path(frame.file).lexically_normal().string();
-    return frame;
 }
 
 bool starts_with_any(const std::string& name, std::initializer_list<std::string_view> prefixes) {
