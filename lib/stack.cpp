@@ -251,7 +251,7 @@ StackPool::~StackPool() {
 // --- overflow detection ---------------------------------------------------
 
 namespace {
-OverflowDescriber g_describer = nullptr;
+std::atomic<OverflowDescriber> g_describer{nullptr};  // set by every hub's thread, read in the handler
 struct sigaction g_previous_segv {};
 struct sigaction g_previous_bus {};
 std::atomic<bool> g_handler_installed{false};
@@ -274,7 +274,8 @@ void overflow_handler(int sig, siginfo_t* info, void* uctx) {
 #if defined(__x86_64__) && defined(__linux__)
     sp = reinterpret_cast<const void*>(static_cast<ucontext_t*>(uctx)->uc_mcontext.gregs[REG_RSP]);
 #endif
-    if (g_describer && g_describer(info->si_addr, sp, line, sizeof line)) {
+    const OverflowDescriber describer = g_describer.load(std::memory_order_relaxed);
+    if (describer && describer(info->si_addr, sp, line, sizeof line)) {
         ssize_t ignored = write(STDERR_FILENO, line, std::strlen(line));
         (void)ignored;
         std::abort();
@@ -307,7 +308,7 @@ void install_overflow_handler(OverflowDescriber describer) {
         else
             std::free(ss.ss_sp);
     }
-    g_describer = describer;
+    g_describer.store(describer, std::memory_order_relaxed);
     if (g_handler_installed.exchange(true)) return;
     struct sigaction sa {};
     sa.sa_sigaction = &overflow_handler;
