@@ -17,7 +17,7 @@ configure() {  # dir, options...
 # (TSan counts each live greenlet as a thread, limit ~8k: these suites stay far below.)
 tsan_tests=(test/core/core_hub_test test/io/io_threadpool_test test/io/io_server_threads_test
             test/sync/sync_async_result_test)
-[ -f test/util/meson.build ] && tsan_tests+=(test/util/util_monitor_test)
+tsan_tests+=(test/util/util_monitor_test test/util/run_info_child)  # the child: MonitorChild test
 
 for leg in "${legs[@]}"; do
   case $leg in
@@ -30,12 +30,13 @@ for leg in "${legs[@]}"; do
   tsan)
     echo "== TSan: the thread-touching suites"
     configure build-tsan --wrap-mode=nodownload -Dwerror=true -Db_sanitize=thread -Db_lundef=false
-    targets=()
-    for t in "${tsan_tests[@]}"; do [ -f "${t%/*}/meson.build" ] || [ -d "build-tsan/${t%/*}" ] && targets+=("$t"); done
+    targets=("${tsan_tests[@]}")
     ninja -C build-tsan "${targets[@]}"
     for t in "${targets[@]}"; do
+      [[ $t == *_test ]] || continue
       echo "-- $t"
-      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "build-tsan/$t"
+      GROVE_UTIL_CHILD="$PWD/build-tsan/test/util/run_info_child" \
+        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "build-tsan/$t"
     done
     ;;
   valgrind)
