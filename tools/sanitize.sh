@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The sanitizer and valgrind legs (README "Sanitizers and valgrind"; CI runs
 # them after the normal suite). Each leg has its own build directory.
-#   ./tools/sanitize.sh [asan|tsan|valgrind|fuzz]...   (default: all four)
+#   ./tools/sanitize.sh [asan|tsan|valgrind|fuzz|clang]...   (default: all five)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 legs=("$@")
-((${#legs[@]})) || legs=(asan tsan valgrind fuzz)
+((${#legs[@]})) || legs=(asan tsan valgrind fuzz clang)
 
 configure() {  # dir, options...
   local dir=$1; shift
@@ -53,6 +53,11 @@ for leg in "${legs[@]}"; do
     CXX=clang++ configure build-fuzz --wrap-mode=nodownload -Dfuzz=enabled -Db_sanitize=address -Db_lundef=false
     ninja -C build-fuzz test/fuzz/sync_fuzz
     test/fuzz/run.sh build-fuzz/test/fuzz/sync_fuzz -max_total_time="${GROVE_FUZZ_SECONDS:-20}"
+    ;;
+  clang)
+    echo "== clang 14: the whole project builds warning-free (werror)"
+    CXX=clang++ configure build-clang --wrap-mode=nodownload -Dwerror=true
+    ninja -C build-clang
     ;;
   *) echo "unknown leg: $leg" >&2; exit 2 ;;
   esac
