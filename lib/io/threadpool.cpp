@@ -20,9 +20,11 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include <grove/config.hpp>
 #include <grove/hub.hpp>
+#include <grove/waiter.hpp>
 
 namespace grove {
 namespace {
@@ -49,6 +51,23 @@ void run_job(Task& t) noexcept {
         done();
     });
     (void)posted;  // false: the hub is gone, and with it the need for `keep`
+}
+
+// What join() waits for: the jobs this thread submitted to a pool and whose
+// `done` has not run yet. Per thread, because `done` runs on the submitter's
+// hub; the entry goes away when the count drops to zero.
+struct Joiners {
+    std::size_t in_flight = 0;
+    WaitList waiters;
+};
+thread_local std::unordered_map<const ThreadPool*, Joiners> t_joiners;
+
+void job_finished(const ThreadPool* pool) noexcept {
+    auto it = t_joiners.find(pool);
+    if (it == t_joiners.end()) return;
+    if (--it->second.in_flight > 0) return;
+    it->second.waiters.notify_all();
+    if (it->second.waiters.empty()) t_joiners.erase(it);
 }
 
 }  // namespace
@@ -99,7 +118,22 @@ std::size_t ThreadPool::size() const noexcept { return impl_->size; }
 void ThreadPool::submit(std::function<void()> job, std::function<void()> done) {
     Hub& hub = get_hub();
     auto keep = std::make_unique<Hub::KeepAlive>();
-    Task t{std::move(job), std::move(done), hub.remote(), nullptr};
+    ++t_joiners[this].in_flight;
+    struct Undo {  // a submit that throws never counts
+        const ThreadPool* pool;
+        bool armed = true;
+        ~Undo() {
+            if (armed) job_finished(pool);
+        }
+    } undo{this};
+    auto counted = [this, done = std::move(done)] {
+        struct Finish {
+            const ThreadPool* pool;
+            ~Finish() { job_finished(pool); }
+        } finish{this};
+        done();
+    };
+    Task t{std::move(job), std::move(counted), hub.remote(), nullptr};
     std::unique_lock<std::mutex> lock(impl_->mutex);
     if (impl_->stopping) throw std::logic_error("grove::ThreadPool::submit: the pool is being destroyed");
     impl_->queue.push_back(std::move(t));
@@ -116,7 +150,20 @@ void ThreadPool::submit(std::function<void()> job, std::function<void()> done) {
         }
     }
     lock.unlock();
+    undo.armed = false;
     impl_->cv.notify_one();
+}
+
+bool ThreadPool::join(std::optional<Duration> timeout) {
+    const auto deadline = detail::deadline_after(timeout, "ThreadPool::join");
+    while (true) {
+        auto it = t_joiners.find(this);
+        if (it == t_joiners.end() || it->second.in_flight == 0) return true;
+        Waiter w("ThreadPool::join", this);
+        WaitNode node(w);
+        it->second.waiters.push_back(node);
+        if (!w.wait_until(deadline)) return false;
+    }
 }
 
 ThreadPool& get_threadpool() {

@@ -63,6 +63,17 @@ TEST_F(ThreadPoolTest, ManyBlockingJobsRunInParallelWhileGreenletsRun) {
     EXPECT_GE(ticks, 5) << "the hub was blocked while jobs ran";
 }
 
+TEST_F(ThreadPoolTest, JoinWaitsForEverySubmittedJobAndTimesOut) {
+    ThreadPool pool(4);
+    std::atomic<int> done{0};
+    for (int i = 0; i < 8; ++i)
+        pool.submit([] { std::this_thread::sleep_for(20ms); }, [&done] { ++done; });
+    EXPECT_FALSE(pool.join(1ms));
+    EXPECT_TRUE(pool.join(5s));
+    EXPECT_EQ(done.load(), 8);
+    EXPECT_TRUE(pool.join(0s));  // nothing in flight: at once
+}
+
 TEST_F(ThreadPoolTest, MapKeepsInputOrder) {
     ThreadPool pool(4);
     std::vector<int> in{5, 1, 4, 2, 3};

@@ -62,6 +62,11 @@ public:
     /// hub is destroyed first, `done` is dropped (destroyed on the worker).
     void submit(std::function<void()> job, std::function<void()> done);
 
+    /// Waits until every job this thread submitted has finished and its
+    /// result was delivered, or `timeout` passes; returns whether all did.
+    /// May switch; kill and Timeout interrupt it (the jobs go on).
+    bool join(std::optional<Duration> timeout = {});
+
     std::size_t size() const noexcept;
 
 private:
