@@ -24,7 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// --- spawn + run + join (first: they measure a pool that never held > 1024 free stacks)------------------------------------------------------
+// --- spawn + run + join (first: they measure a pool that never held > 1024 free
+// stacks)------------------------------------------------------
 
 void BM_GroveSpawnJoin(benchmark::State& state) {
     int runs = 0;
@@ -108,6 +109,7 @@ void run_context_switch(benchmark::State& state, bool guarded) {
     pool.allocate(pair.partner, 0);
     const bool was_guarded = pair.partner.stack_guarded;
     pair.partner.stack_guarded = guarded;  // unguarded: the canary is checked on every switch-out
+    if (!guarded) grove::detail::stack_write_canary(pair.partner.stack_base);
     g_pair = &pair;
     grove::detail::context_make(pair.partner, &switch_partner_entry);
     for (auto _ : state) grove::detail::context_switch(pair.self, pair.partner);

@@ -26,7 +26,7 @@ void yield_ring(benchmark::State& state) {
         ring.push_back(grove::spawn([stop] {
             while (!*stop) grove::sleep();
         }));
-    grove::sleep();  // all of them begun
+    grove::sleep();                       // all of them begun
     for (auto _ : state) grove::sleep();  // one lap: every greenlet yields once
     *stop = true;
     grove::joinall(ring);

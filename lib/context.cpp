@@ -38,7 +38,7 @@
 // and also passes it in rdi:rsi, where a new context's entry function reads it.
 #if defined(__x86_64__) && defined(__linux__) && !defined(GROVE_BOOST_JUMP)
 extern "C" boost::context::detail::transfer_t grove_jump_fcontext(boost::context::detail::fcontext_t to,
-                                                                 void* data) noexcept;
+                                                                  void* data) noexcept;
 asm(R"(
     .text
     .p2align 4

@@ -94,7 +94,8 @@ void GreenletBase::start_later(Duration delay) {
 bool GreenletBase::join(std::optional<Duration> timeout) {
     if (dead()) return true;
     HubImpl& hub = hub_for(*this, "GreenletBase::join");
-    if (hub.current_greenlet() == this) throw std::logic_error("grove: GreenletBase::join: a greenlet cannot join itself");
+    if (hub.current_greenlet() == this)
+        throw std::logic_error("grove: GreenletBase::join: a greenlet cannot join itself");
     Waiter w("join", this);
     WaitNode node(w);
     waiters().push_back(node);
@@ -190,8 +191,8 @@ std::exception_ptr detail::get_outcome(GreenletBase& g, bool block, std::optiona
     if (!g.dead()) {
         if (!block) throw TimeoutError(0, "grove: Greenlet::get(block=false): the greenlet has not finished");
         if (!g.join(timeout))
-            throw TimeoutError(0, fmt::format("grove: Greenlet::get: timed out after {} seconds",
-                                              timeout ? timeout->count() : 0.0));
+            throw TimeoutError(
+                0, fmt::format("grove: Greenlet::get: timed out after {} seconds", timeout ? timeout->count() : 0.0));
     }
     const auto& s = Runtime::state(g);
     if (s.error) std::rethrow_exception(s.error);
@@ -200,8 +201,8 @@ std::exception_ptr detail::get_outcome(GreenletBase& g, bool block, std::optiona
 
 // --- free functions -------------------------------------------------------------
 
-std::vector<Ref<GreenletBase>> joinall(const std::vector<Ref<GreenletBase>>& greenlets,
-                                       std::optional<Duration> timeout, bool raise_error) {
+std::vector<Ref<GreenletBase>> joinall(const std::vector<Ref<GreenletBase>>& greenlets, std::optional<Duration> timeout,
+                                       bool raise_error) {
     const auto deadline = detail::deadline_after(timeout, "joinall");
     std::vector<Ref<GreenletBase>> done;
     done.reserve(greenlets.size());

@@ -229,7 +229,8 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
     note_switch(cur);
     context_switch(Runtime::state(*cur).ctx, Runtime::state(*next).ctx);
     // Returns here when someone switches back to `cur`; they set current_.
-    if (probe_) [[unlikely]] answer_probes(cur);
+    if (probe_) [[unlikely]]
+        answer_probes(cur);
 }
 
 void HubImpl::suspend() {
@@ -311,8 +312,7 @@ std::string HubImpl::describe_waiters() const {
     auto line = [&text](const GreenletBase& g) {
         const GreenletState& s = Runtime::state(g);
         text += "\n  " + g.describe();
-        if (s.parked_on)
-            text += " waits on " + describe_wait(*s.parked_on);
+        if (s.parked_on) text += " waits on " + describe_wait(*s.parked_on);
     };
     line(main_);
     for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) line(*g);
@@ -571,7 +571,9 @@ using detail::HubImpl;
 Hub::Hub() = default;
 Hub::~Hub() = default;
 
-struct ev_loop* Hub::loop() const noexcept { return static_cast<const HubImpl*>(this)->ev(); }
+struct ev_loop* Hub::loop() const noexcept {
+    return static_cast<const HubImpl*>(this)->ev();
+}
 bool Hub::join(std::optional<Duration> timeout) { return static_cast<HubImpl*>(this)->join_impl(timeout); }
 void Hub::destroy() { static_cast<HubImpl*>(this)->destroy_impl(); }
 std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*>(this)->live(); }

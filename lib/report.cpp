@@ -164,7 +164,6 @@ std::string without_clone_suffix(std::string name) {
     return name;
 }
 
-
 bool name_contains(const Frame& frame, std::initializer_list<std::string_view> needles) {
     for (const std::string_view needle : needles)
         if (frame.function.find(needle) != std::string::npos) return true;

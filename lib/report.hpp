@@ -11,7 +11,9 @@
 #include <memory>
 #include <string>
 
-namespace spdlog { class logger; }
+namespace spdlog {
+class logger;
+}
 
 namespace grove::detail {
 
@@ -49,8 +51,7 @@ std::string format_report(const std::string& description, const std::exception_p
                           const std::shared_ptr<void>& trace);
 
 /// Writes format_report() to the spdlog logger "grove" at error level.
-void report_error(const std::string& description, const std::exception_ptr& e,
-                  const std::shared_ptr<void>& trace);
+void report_error(const std::string& description, const std::exception_ptr& e, const std::shared_ptr<void>& trace);
 
 /// The logger named "grove" (created on first use: stderr, pattern "%v";
 /// a logger the user registered under that name first is used as is).

@@ -93,7 +93,9 @@ public:
     GreenletBase* current_greenlet() const noexcept { return current_; }
     bool in_hub() const noexcept { return current_ == &hub_greenlet_; }
     bool is_main_current() const noexcept { return current_ == &main_; }
-    struct ev_loop* ev() const noexcept { return loop_; }
+    struct ev_loop* ev() const noexcept {
+        return loop_;
+    }
     StackPool& stacks() noexcept { return stacks_; }
 
     /// Makes `g` runnable (idempotent). Never switches.
@@ -165,7 +167,8 @@ private:
     /// Every switch away from `cur`: the monitor's epoch, and timing if on.
     void note_switch(GreenletBase* cur) noexcept {
         switch_epoch_.store(switch_epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        if (timing_) [[unlikely]] account_time(cur);
+        if (timing_) [[unlikely]]
+            account_time(cur);
     }
     void account_time(GreenletBase* cur) noexcept;  // lib/util/timing.cpp
 
@@ -187,9 +190,9 @@ private:
     ev_async async_{};
     std::mutex inbox_mutex_;
     std::vector<std::function<void()>> inbox_;
-    Probe* probe_ = nullptr;                 // set only while probe_stack() waits for an answer
-    bool timing_ = false;                    // measure GreenletState::run_ns (fixed at creation)
-    std::int64_t slice_start_ns_ = 0;        // when the running greenlet was switched into (timing_)
+    Probe* probe_ = nullptr;           // set only while probe_stack() waits for an answer
+    bool timing_ = false;              // measure GreenletState::run_ns (fixed at creation)
+    std::int64_t slice_start_ns_ = 0;  // when the running greenlet was switched into (timing_)
     std::atomic<std::uint64_t> switch_epoch_{0};
     std::atomic<bool> polling_{false};
 };

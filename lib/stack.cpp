@@ -63,9 +63,18 @@ std::size_t parse_size(const char* text) {
     unsigned long long n = std::strtoull(text, &end, 10);
     if (errno || end == text) throw std::invalid_argument(std::string("GROVE_STACK_SIZE: not a size: '") + text + "'");
     switch (*end) {
-        case 'k': case 'K': n <<= 10; ++end; break;
-        case 'm': case 'M': n <<= 20; ++end; break;
-        default: break;
+        case 'k':
+        case 'K':
+            n <<= 10;
+            ++end;
+            break;
+        case 'm':
+        case 'M':
+            n <<= 20;
+            ++end;
+            break;
+        default:
+            break;
     }
     if (*end != '\0') throw std::invalid_argument(std::string("GROVE_STACK_SIZE: not a size: '") + text + "'");
     if (n < 16 * 1024 || n > (1ULL << 30))
@@ -104,8 +113,10 @@ void prepare_memory(void* base, std::size_t size) noexcept {
 std::size_t default_stack_size() {
     static const std::size_t size = [] {
         std::size_t n = 128 * 1024;
-        if (const std::size_t configured = config::current().stack_size) n = configured;
-        else if (const char* env = std::getenv("GROVE_STACK_SIZE"); env && *env) n = parse_size(env);
+        if (const std::size_t configured = config::current().stack_size)
+            n = configured;
+        else if (const char* env = std::getenv("GROVE_STACK_SIZE"); env && *env)
+            n = parse_size(env);
 #if GROVE_ASAN
         n *= 4;  // ASan's redzones and fake frames need room
 #endif
@@ -113,6 +124,8 @@ std::size_t default_stack_size() {
     }();
     return size;
 }
+
+void stack_write_canary(void* stack_base) noexcept { write_canary(stack_base); }
 
 bool stack_canary_intact(const void* stack_base) noexcept {
     std::uint64_t word;

@@ -34,6 +34,8 @@ namespace grove::detail {
 std::size_t default_stack_size();
 
 bool stack_canary_intact(const void* stack_base) noexcept;
+/// Writes the canary (done for every unguarded stack the pool hands out).
+void stack_write_canary(void* stack_base) noexcept;
 
 class StackPool {
 public:

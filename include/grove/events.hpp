@@ -52,11 +52,11 @@ struct GreenletDied {
 /// incident, after the warning was logged. The greenlet belongs to another
 /// thread and may be gone already: it is identified, never handed over.
 struct EventLoopBlocked {
-    pid_t thread_id;                // the blocked hub's thread (gettid)
-    std::uint64_t greenlet_ident;   // its minimal_ident, 0 if none was assigned yet
-    const void* greenlet;           // its address, to compare with; never dereference
-    Duration blocked_for;           // how long the hub had not switched when seen
-    std::string stack;              // its frames at that moment, outermost first, one per line
+    pid_t thread_id;               // the blocked hub's thread (gettid)
+    std::uint64_t greenlet_ident;  // its minimal_ident, 0 if none was assigned yet
+    const void* greenlet;          // its address, to compare with; never dereference
+    Duration blocked_for;          // how long the hub had not switched when seen
+    std::string stack;             // its frames at that moment, outermost first, one per line
 };
 
 /// The monitor saw the process's resident set above max_memory_usage.

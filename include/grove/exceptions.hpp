@@ -36,8 +36,7 @@ private:
 class TimeoutError {
 public:
     TimeoutError() = default;
-    TimeoutError(std::uint64_t source_serial, std::string what)
-        : source_(source_serial), what_(std::move(what)) {}
+    TimeoutError(std::uint64_t source_serial, std::string what) : source_(source_serial), what_(std::move(what)) {}
     virtual ~TimeoutError() = default;
     virtual const char* what() const noexcept { return what_.c_str(); }
 

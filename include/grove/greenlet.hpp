@@ -121,7 +121,8 @@ protected:
 
 private:
     friend struct detail::Runtime;
-    template <class R> friend class Greenlet;
+    template <class R>
+    friend class Greenlet;
     detail::GreenletState state_;
 };
 
@@ -206,7 +207,8 @@ protected:
 private:
     friend class Outcome<R>;
     struct NoValue {};
-    std::conditional_t<std::is_void_v<R>, NoValue, std::optional<std::conditional_t<std::is_void_v<R>, int, R>>> result_;
+    std::conditional_t<std::is_void_v<R>, NoValue, std::optional<std::conditional_t<std::is_void_v<R>, int, R>>>
+        result_;
 };
 
 namespace detail {

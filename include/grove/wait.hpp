@@ -40,8 +40,7 @@ private:
 /// Create and iterate it in one greenlet.
 class IWait {
 public:
-    IWait(std::vector<Waitable*> objects, std::optional<Duration> timeout = {},
-          std::optional<std::size_t> count = {});
+    IWait(std::vector<Waitable*> objects, std::optional<Duration> timeout = {}, std::optional<std::size_t> count = {});
     IWait(const IWait&) = delete;
     IWait& operator=(const IWait&) = delete;
     ~IWait();
@@ -87,7 +86,10 @@ public:
         explicit iterator(IWaitRange* r) : range_(r) { advance(); }
         iterator() = default;
         const Element& operator*() const { return range_->objects_[*index_]; }
-        iterator& operator++() { advance(); return *this; }
+        iterator& operator++() {
+            advance();
+            return *this;
+        }
         bool operator==(const iterator& o) const { return index_.has_value() == o.index_.has_value(); }
         bool operator!=(const iterator& o) const { return !(*this == o); }
 
@@ -119,8 +121,7 @@ IWaitRange<Range> iwait(const Range& objects, std::optional<Duration> timeout = 
 /// Waits until `count` of `objects` (default: all) are ready or the timeout
 /// passes; returns the ready ones in the order they became ready (gevent.wait).
 template <class Range>
-auto wait(const Range& objects, std::optional<Duration> timeout = {},
-          std::optional<std::size_t> count = {}) {
+auto wait(const Range& objects, std::optional<Duration> timeout = {}, std::optional<std::size_t> count = {}) {
     std::vector<typename IWaitRange<Range>::Element> out;
     for (auto& x : iwait(objects, timeout, count)) out.push_back(x);
     return out;

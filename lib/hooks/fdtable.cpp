@@ -53,8 +53,7 @@ Entry* slot(int fd) noexcept {
     Entry* c = chunk.load(std::memory_order_acquire);
     if (!c) {
         // mmap, not new: this may run before main or inside an allocator.
-        void* m = mmap(nullptr, sizeof(Entry) * kChunkSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        void* m = mmap(nullptr, sizeof(Entry) * kChunkSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED) return nullptr;
         Entry* fresh = static_cast<Entry*>(m);  // zero pages: every entry empty
         if (chunk.compare_exchange_strong(c, fresh, std::memory_order_acq_rel)) {

@@ -29,10 +29,10 @@ enum class FdKind : std::uint8_t {
 
 struct FdInfo {
     FdKind kind = FdKind::Bad;
-    bool nonblock = false;     // the user's (= the description's) O_NONBLOCK
-    bool stream = false;       // SOCK_STREAM: a blocking send sends everything
-    long long rcvtimeo_us = 0; // SO_RCVTIMEO, 0 = none
-    long long sndtimeo_us = 0; // SO_SNDTIMEO, 0 = none
+    bool nonblock = false;      // the user's (= the description's) O_NONBLOCK
+    bool stream = false;        // SOCK_STREAM: a blocking send sends everything
+    long long rcvtimeo_us = 0;  // SO_RCVTIMEO, 0 = none
+    long long sndtimeo_us = 0;  // SO_SNDTIMEO, 0 = none
 };
 
 /// What the fd is now (one fstat; more syscalls only on a cache miss).

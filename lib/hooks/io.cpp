@@ -97,9 +97,8 @@ ssize_t read(int fd, void* buf, size_t n) {
     if (!p.cooperate) return real::read(fd, buf, n);
     if (p.info.kind == FdKind::Socket)
         return retry(fd, Dir::Read, rcv_deadline(p.info), [&] { return real::recv(fd, buf, n, MSG_DONTWAIT); });
-    return retry(fd, Dir::Read, std::nullopt, [&]() -> ssize_t {
-        return ready_now(fd, Dir::Read) ? real::read(fd, buf, n) : fail(EAGAIN);
-    });
+    return retry(fd, Dir::Read, std::nullopt,
+                 [&]() -> ssize_t { return ready_now(fd, Dir::Read) ? real::read(fd, buf, n) : fail(EAGAIN); });
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
@@ -124,9 +123,8 @@ ssize_t readv(int fd, const iovec* iov, int n) {
             return n < 0 ? real::readv(fd, iov, n) : real::recvmsg(fd, &m, MSG_DONTWAIT);
         });
     }
-    return retry(fd, Dir::Read, std::nullopt, [&]() -> ssize_t {
-        return ready_now(fd, Dir::Read) ? real::readv(fd, iov, n) : fail(EAGAIN);
-    });
+    return retry(fd, Dir::Read, std::nullopt,
+                 [&]() -> ssize_t { return ready_now(fd, Dir::Read) ? real::readv(fd, iov, n) : fail(EAGAIN); });
 }
 
 ssize_t writev(int fd, const iovec* iov, int n) {

@@ -136,12 +136,14 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
     const fd_set in_r = r ? *r : none, in_w = w ? *w : none, in_e = e ? *e : none;
     std::vector<Watch> watch;
     for (int fd = 0; fd < nfds; ++fd) {
-        const int ev = ((FD_ISSET(fd, &in_r) || FD_ISSET(fd, &in_e)) ? EV_READ : 0) | (FD_ISSET(fd, &in_w) ? EV_WRITE : 0);
+        const int ev =
+            ((FD_ISSET(fd, &in_r) || FD_ISSET(fd, &in_e)) ? EV_READ : 0) | (FD_ISSET(fd, &in_w) ? EV_WRITE : 0);
         if (ev) watch.push_back({fd, ev});
     }
     std::optional<grove::Deadline> deadline;
     if (timeout)
-        deadline = grove::Clock::now() + std::chrono::seconds(timeout->tv_sec) + std::chrono::microseconds(timeout->tv_usec);
+        deadline =
+            grove::Clock::now() + std::chrono::seconds(timeout->tv_sec) + std::chrono::microseconds(timeout->tv_usec);
     const int result = wait_loop(watch, deadline, [&] {
         if (r) *r = in_r;
         if (w) *w = in_w;

@@ -33,8 +33,7 @@ ssize_t receive(int fd, const FdInfo& info, void* buf, size_t n, int flags, sock
 }
 
 /// send/sendto: everything on a stream socket, one datagram otherwise.
-ssize_t transmit(int fd, const FdInfo& info, const void* buf, size_t n, int flags, const sockaddr* a,
-                 socklen_t l) {
+ssize_t transmit(int fd, const FdInfo& info, const void* buf, size_t n, int flags, const sockaddr* a, socklen_t l) {
     auto attempt = [&](std::size_t done) {
         return real::sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | MSG_DONTWAIT, a, l);
     };
@@ -58,9 +57,8 @@ int connect_nonblocking(int fd, const sockaddr* a, socklen_t l) {
 int accept_cooperatively(int fd, sockaddr* a, socklen_t* l, int flags) {
     const Plan p = plan_for(fd);
     if (!p.cooperate || p.info.kind != FdKind::Socket) return real::accept4(fd, a, l, flags);
-    return retry(fd, Dir::Read, rcv_deadline(p.info), [&]() -> int {
-        return ready_now(fd, Dir::Read) ? real::accept4(fd, a, l, flags) : fail(EAGAIN);
-    });
+    return retry(fd, Dir::Read, rcv_deadline(p.info),
+                 [&]() -> int { return ready_now(fd, Dir::Read) ? real::accept4(fd, a, l, flags) : fail(EAGAIN); });
 }
 
 }  // namespace
@@ -84,8 +82,7 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* a, socklen_t*
 
 ssize_t recvmsg(int fd, msghdr* m, int flags) {
     const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket)
-        return real::recvmsg(fd, m, flags);
+    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket) return real::recvmsg(fd, m, flags);
     return retry(fd, Dir::Read, rcv_deadline(p.info), [&] { return real::recvmsg(fd, m, flags | MSG_DONTWAIT); });
 }
 
@@ -103,8 +100,7 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* a, 
 
 ssize_t sendmsg(int fd, const msghdr* m, int flags) {
     const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket)
-        return real::sendmsg(fd, m, flags);
+    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket) return real::sendmsg(fd, m, flags);
     auto attempt = [&](std::size_t done) {
         msghdr part = *m;
         std::vector<iovec> rest = iov_slice(m->msg_iov, static_cast<int>(m->msg_iovlen), done, SIZE_MAX);

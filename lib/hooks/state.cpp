@@ -142,9 +142,7 @@ void patch_all() { hooks::g_patched.store(2, std::memory_order_release); }
 void unpatch_all() { hooks::g_patched.store(1, std::memory_order_release); }
 bool is_patched() { return hooks::patched(); }
 
-PropagateInterrupts::PropagateInterrupts() : greenlet_(getcurrent()) {
-    hooks::t_propagating.push_back(greenlet_);
-}
+PropagateInterrupts::PropagateInterrupts() : greenlet_(getcurrent()) { hooks::t_propagating.push_back(greenlet_); }
 
 PropagateInterrupts::~PropagateInterrupts() {
     auto& v = hooks::t_propagating;

@@ -289,11 +289,14 @@ private:
         if (streamed && !chunked) keep_alive = false;  // HTTP/1.0: the close ends the body
 
         append_head(resp.status, resp.reason, resp.headers);
-        if (chunked) out_ += "Transfer-Encoding: chunked\r\n";
+        if (chunked)
+            out_ += "Transfer-Encoding: chunked\r\n";
         else if (!resp.stream && !bodiless && !resp.headers.contains("content-length"))
             out_ += fmt::format("Content-Length: {}\r\n", resp.body.size());
-        if (!keep_alive) out_ += "Connection: close\r\n";
-        else if (req.version_minor == 0) out_ += "Connection: keep-alive\r\n";
+        if (!keep_alive)
+            out_ += "Connection: close\r\n";
+        else if (req.version_minor == 0)
+            out_ += "Connection: keep-alive\r\n";
         out_ += "\r\n";
 
         if (streamed) {

@@ -15,11 +15,24 @@ namespace {
 bool is_tchar(unsigned char c) {
     if (std::isalnum(c)) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -74,8 +87,9 @@ int parse_request_line(std::string_view line, const ServerOptions& limits, Reque
     if (!is_token(method) || target.empty()) return 400;
     for (unsigned char c : target)
         if (c <= 0x20 || c == 0x7f) return 400;
-    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !std::isdigit(static_cast<unsigned char>(version[5])) ||
-        version[6] != '.' || !std::isdigit(static_cast<unsigned char>(version[7])))
+    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" ||
+        !std::isdigit(static_cast<unsigned char>(version[5])) || version[6] != '.' ||
+        !std::isdigit(static_cast<unsigned char>(version[7])))
         return 400;
     if (version[5] != '1') return 505;
     out.method = method;
@@ -143,7 +157,7 @@ int transfer_encoding(const Request& req, Framing& f) {
         chunked += last_is_chunked ? 1 : 0;
     });
     if (!last_is_chunked || chunked > 1) return 400;  // a request body must end with one chunked
-    if (!chunked_only(*te)) return 501;  // gzip etc. before it: not implemented
+    if (!chunked_only(*te)) return 501;               // gzip etc. before it: not implemented
     f.body = Framing::Body::chunked;
     return 0;
 }
@@ -153,8 +167,10 @@ void connection_tokens(const Request& req, Framing& f) {
     for (const auto& [name, value] : req.headers) {
         if (!iequals(name, "connection")) continue;
         for_each_token(value, [&](std::string_view v) {
-            if (iequals(v, "close")) f.keep_alive = false;
-            else if (iequals(v, "keep-alive") && req.version_minor == 0) f.keep_alive = true;
+            if (iequals(v, "close"))
+                f.keep_alive = false;
+            else if (iequals(v, "keep-alive") && req.version_minor == 0)
+                f.keep_alive = true;
         });
     }
 }

@@ -17,8 +17,8 @@ namespace grove::http::detail {
 /// How the request's body is delimited, and what the connection does next.
 struct Framing {
     enum class Body { none, length, chunked } body = Body::none;
-    std::size_t length = 0;       ///< for Body::length
-    bool keep_alive = true;       ///< the client allows another request
+    std::size_t length = 0;        ///< for Body::length
+    bool keep_alive = true;        ///< the client allows another request
     bool expect_continue = false;  ///< "Expect: 100-continue" on HTTP/1.1
 };
 

@@ -98,8 +98,7 @@ std::shared_ptr<State> make_state(Handler handler, ServerOptions options) {
 
 Server::Server(Address address, Handler handler, ServerOptions options, Spawner* spawner)
     : state_(make_state<State>(std::move(handler), std::move(options))) {
-    state_->server =
-        std::make_unique<StreamServer>(address, connection_handler(std::weak_ptr<State>(state_)), spawner);
+    state_->server = std::make_unique<StreamServer>(address, connection_handler(std::weak_ptr<State>(state_)), spawner);
 }
 
 Server::Server(Socket listener, Handler handler, ServerOptions options, Spawner* spawner)

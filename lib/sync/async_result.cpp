@@ -31,7 +31,8 @@ void AsyncResultBase::already_set(const char* call) {
 }
 
 void AsyncResultBase::set_exception(std::exception_ptr e) {
-    if (!e) e = std::make_exception_ptr(std::invalid_argument("grove::AsyncResult::set_exception: empty exception_ptr"));
+    if (!e)
+        e = std::make_exception_ptr(std::invalid_argument("grove::AsyncResult::set_exception: empty exception_ptr"));
     complete([&] { error_ = std::move(e); }, "set_exception");
 }
 
@@ -65,4 +66,3 @@ void AsyncResultBase::await_for_get(bool block, std::optional<Duration> timeout)
 }
 
 }  // namespace grove
-

@@ -14,7 +14,8 @@ namespace grove {
 Semaphore::Semaphore(int value) : Semaphore(value, false) {}
 
 Semaphore::Semaphore(int value, bool bounded) : counter_(value), bound_(value), bounded_(bounded) {
-    if (value < 0) throw std::invalid_argument("grove::Semaphore: initial value must be >= 0, got " + std::to_string(value));
+    if (value < 0)
+        throw std::invalid_argument("grove::Semaphore: initial value must be >= 0, got " + std::to_string(value));
 }
 
 void Semaphore::give() noexcept {

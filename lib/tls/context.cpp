@@ -80,12 +80,12 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 
 int verify_flags(TlsVerify mode, bool server) {
     switch (mode) {
-    case TlsVerify::none:
-        return SSL_VERIFY_NONE;
-    case TlsVerify::optional:
-        return SSL_VERIFY_PEER;
-    case TlsVerify::required:
-        return SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+        case TlsVerify::none:
+            return SSL_VERIFY_NONE;
+        case TlsVerify::optional:
+            return SSL_VERIFY_PEER;
+        case TlsVerify::required:
+            return SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
     }
     return SSL_VERIFY_PEER;
 }
@@ -176,8 +176,9 @@ void TlsContext::load_default_verify_paths() {
 
 void TlsContext::set_verify(TlsVerify mode) {
     if (mode == TlsVerify::none && impl_->check_hostname)
-        throw std::logic_error("grove::TlsContext::set_verify: none while check_hostname is on; "
-                               "set_check_hostname(false) first");
+        throw std::logic_error(
+            "grove::TlsContext::set_verify: none while check_hostname is on; "
+            "set_check_hostname(false) first");
     impl_->verify = mode;
     SSL_CTX_set_verify(impl_->ctx, verify_flags(mode, impl_->server), nullptr);
 }

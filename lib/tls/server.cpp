@@ -18,7 +18,7 @@ StreamServer::Handler tls_handler(TlsContext context, TlsHandler handler, std::o
     if (!context.is_server()) throw std::invalid_argument("grove::tls_handler: needs a TlsContext::server()");
     if (!handler) throw std::invalid_argument("grove::tls_handler: empty handler");
     return [context = std::move(context), handler = std::move(handler), handshake_timeout](Socket& raw,
-                                                                                          const Address& peer) {
+                                                                                           const Address& peer) {
         TlsSocket tls(std::move(raw), context, TlsSocket::Role::server);
         tls.settimeout(handshake_timeout);
         try {

@@ -141,7 +141,10 @@ struct TlsSocket::Impl {
     void handshake() {
         if (handshaken) return;
         check_usable("TlsSocket::handshake");
-        committing([&] { return drive("TlsSocket::handshake", [&] { return SSL_do_handshake(ssl); }, false); });
+        committing([&] {
+            return drive(
+                "TlsSocket::handshake", [&] { return SSL_do_handshake(ssl); }, false);
+        });
         handshaken = true;
     }
 };
@@ -201,7 +204,8 @@ std::size_t TlsSocket::recv_into(void* buf, std::size_t size) {
     s.check_usable("TlsSocket::recv");
     if (size == 0) return 0;
     const int n = static_cast<int>(std::min<std::size_t>(size, 1 << 30));
-    return static_cast<std::size_t>(s.drive("TlsSocket::recv", [&] { return SSL_read(s.ssl, buf, n); }, true));
+    return static_cast<std::size_t>(s.drive(
+        "TlsSocket::recv", [&] { return SSL_read(s.ssl, buf, n); }, true));
 }
 
 std::string TlsSocket::recv(std::size_t max) {
@@ -216,8 +220,10 @@ std::size_t TlsSocket::send(const void* data, std::size_t size) {
     s.check_usable("TlsSocket::send");
     if (size == 0) return 0;
     const int n = static_cast<int>(std::min<std::size_t>(size, 1 << 30));
-    return static_cast<std::size_t>(
-        s.committing([&] { return s.drive("TlsSocket::send", [&] { return SSL_write(s.ssl, data, n); }, false); }));
+    return static_cast<std::size_t>(s.committing([&] {
+        return s.drive(
+            "TlsSocket::send", [&] { return SSL_write(s.ssl, data, n); }, false);
+    }));
 }
 
 void TlsSocket::sendall(const void* data, std::size_t size) {
@@ -255,7 +261,8 @@ void TlsSocket::shutdown() {
     Impl& s = *impl_;
     if (!s.sock || s.broken || !s.handshaken || s.shut) return;
     s.committing([&] {
-        return s.drive("TlsSocket::shutdown", [&] { return SSL_shutdown(s.ssl) >= 0 ? 1 : -1; }, false);
+        return s.drive(
+            "TlsSocket::shutdown", [&] { return SSL_shutdown(s.ssl) >= 0 ? 1 : -1; }, false);
     });
     s.shut = true;
     try {

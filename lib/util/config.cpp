@@ -40,10 +40,23 @@ std::size_t parse_size(const char* variable, const char* text) {
     if (errno || end == text || *text == '-') bad(variable, text, "not a size (bytes, or with a K, M or G suffix)");
     int shift = 0;
     switch (*end) {
-        case 'k': case 'K': shift = 10; ++end; break;
-        case 'm': case 'M': shift = 20; ++end; break;
-        case 'g': case 'G': shift = 30; ++end; break;
-        default: break;
+        case 'k':
+        case 'K':
+            shift = 10;
+            ++end;
+            break;
+        case 'm':
+        case 'M':
+            shift = 20;
+            ++end;
+            break;
+        case 'g':
+        case 'G':
+            shift = 30;
+            ++end;
+            break;
+        default:
+            break;
     }
     if (*end != '\0') bad(variable, text, "not a size (bytes, or with a K, M or G suffix)");
     if (shift && n > (~0ULL >> shift)) bad(variable, text, "too large");
@@ -78,9 +91,8 @@ struct SignalName {
     int number;
 };
 constexpr SignalName kSignals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
-    {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM}, {"TERM", SIGTERM},
-    {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
+    {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},
+    {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
     {"TTOU", SIGTTOU}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"SYS", SIGSYS},
 };
 
@@ -117,7 +129,8 @@ void check(const Settings& s, bool from_env_text, const char* (*text)(const char
     if (s.threadpool_size == 0) bad("GROVE_THREADPOOL_SIZE", shown("GROVE_THREADPOOL_SIZE", "0"), "must be > 0");
     if (s.resolver != "thread")
         bad("GROVE_RESOLVER", shown("GROVE_RESOLVER", s.resolver), "unknown resolver (the only one is 'thread')");
-    static constexpr const char* kLevels[] = {"", "trace", "debug", "info", "warning", "warn", "error", "critical", "off"};
+    static constexpr const char* kLevels[] = {"",     "trace", "debug",    "info", "warning",
+                                              "warn", "error", "critical", "off"};
     bool level_ok = false;
     for (const char* level : kLevels) level_ok = level_ok || s.log_level == level;
     if (!level_ok)
@@ -147,7 +160,8 @@ Settings from_environment() {
     if (const char* v = env("GROVE_STACK_SIZE")) s.stack_size = parse_size("GROVE_STACK_SIZE", v);
     if (const char* v = env("GROVE_GUARD_BUDGET")) s.guard_budget = parse_size("GROVE_GUARD_BUDGET", v);
     if (const char* v = env("GROVE_MONITOR_THREAD")) s.monitor_thread = parse_bool("GROVE_MONITOR_THREAD", v);
-    if (const char* v = env("GROVE_MAX_BLOCKING_TIME")) s.max_blocking_time = parse_seconds("GROVE_MAX_BLOCKING_TIME", v);
+    if (const char* v = env("GROVE_MAX_BLOCKING_TIME"))
+        s.max_blocking_time = parse_seconds("GROVE_MAX_BLOCKING_TIME", v);
     if (const char* v = env("GROVE_MAX_MEMORY_USAGE")) s.max_memory_usage = parse_size("GROVE_MAX_MEMORY_USAGE", v);
     if (const char* v = env("GROVE_RUN_INFO_SIGNAL")) s.run_info_signal = parse_signal("GROVE_RUN_INFO_SIGNAL", v);
     if (const char* v = env("GROVE_THREADPOOL_SIZE")) s.threadpool_size = parse_count("GROVE_THREADPOOL_SIZE", v);

@@ -45,7 +45,8 @@ bool contains_any(const std::string& name, std::initializer_list<std::string_vie
 // The capture itself, the probe, the switch and the hub's internals; a
 // signal handler's frames (the monitor's capture) and the kernel's restorer.
 bool is_inner_machinery(const Frame& f) {
-    return f.function.empty() || starts_with_any(f.function, {"grove::detail::", "grove::util::", "__restore_rt", "_Unwind"}) ||
+    return f.function.empty() ||
+           starts_with_any(f.function, {"grove::detail::", "grove::util::", "__restore_rt", "_Unwind"}) ||
            contains_any(f.function, {"capture_stack", "grove_jump_fcontext", "jump_fcontext"});
 }
 
@@ -88,7 +89,8 @@ std::string shortened(const std::string& function) {
 }
 
 std::string format_frame(const Frame& f, const std::string& indent) {
-    const std::string function = f.function.empty() ? fmt::format("{:#x}", f.pc - f.object_base) : shortened(f.function);
+    const std::string function =
+        f.function.empty() ? fmt::format("{:#x}", f.pc - f.object_base) : shortened(f.function);
     if (!f.file.empty() && f.line != 0)
         return fmt::format("{}File \"{}\", line {}, in {}\n", indent, f.file, f.line, function);
     return fmt::format("{}File \"{}\", in {}\n", indent, f.object.empty() ? "?" : f.object, function);

@@ -18,10 +18,10 @@ namespace grove::detail {
 class HubImpl;
 
 struct HubEntry {
-    HubImpl* hub;                          // valid while on the list (removed first thing in ~HubImpl)
-    pid_t thread_id;                       // gettid() of the hub's thread
-    pthread_t thread;                      // for pthread_kill (the monitor's stack capture)
-    std::shared_ptr<Hub::Remote> remote;   // to ask the hub for its run info
+    HubImpl* hub;                         // valid while on the list (removed first thing in ~HubImpl)
+    pid_t thread_id;                      // gettid() of the hub's thread
+    pthread_t thread;                     // for pthread_kill (the monitor's stack capture)
+    std::shared_ptr<Hub::Remote> remote;  // to ask the hub for its run info
 };
 
 /// Locks the list; hold it while using an entry's `hub` pointer from another

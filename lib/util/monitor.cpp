@@ -135,13 +135,15 @@ void report(const Incident& incident) {
     try {
         auto log = detail::logger();
         if (incident.captured)
-            log->warn("grove: the hub of thread {} has not switched for {:.3f} s (max_blocking_time): {} is "
-                      "holding it; its stack when seen:\n{}",
-                      incident.thread_id, incident.blocked_for.count(), who, stack);
+            log->warn(
+                "grove: the hub of thread {} has not switched for {:.3f} s (max_blocking_time): {} is "
+                "holding it; its stack when seen:\n{}",
+                incident.thread_id, incident.blocked_for.count(), who, stack);
         else
-            log->warn("grove: the hub of thread {} has not switched for {:.3f} s (max_blocking_time); its "
-                      "stack could not be captured (SIGURG blocked on that thread?)",
-                      incident.thread_id, incident.blocked_for.count());
+            log->warn(
+                "grove: the hub of thread {} has not switched for {:.3f} s (max_blocking_time); its "
+                "stack could not be captured (SIGURG blocked on that thread?)",
+                incident.thread_id, incident.blocked_for.count());
         log->flush();
     } catch (...) {
         std::fputs("grove: the monitor could not log a blocked hub\n", stderr);
@@ -251,8 +253,8 @@ private:
 
     std::mutex mutex_;
     std::condition_variable wake_;
-    bool stop_ = false;           // guarded by mutex_
-    MonitorOptions options_;      // guarded by mutex_
+    bool stop_ = false;       // guarded by mutex_
+    MonitorOptions options_;  // guarded by mutex_
     std::thread thread_;
     std::vector<Watch> watches_;  // the monitor thread only
     bool over_limit_ = false;     // the monitor thread only

@@ -31,8 +31,8 @@ std::size_t HubImpl::probe_stack(GreenletBase& target, std::uintptr_t* pcs, std:
     // Only a greenlet suspended inside switch_to can answer: alive, begun,
     // not running; the hub fiber only after its first run (before it, its
     // context would start run_loop), and the main greenlet always.
-    const bool suspended_in_switch = t.phase == Phase::Running && t.ctx.fctx != nullptr && &target != current_ &&
-                                     (t.is_main || t.switches > 0);
+    const bool suspended_in_switch =
+        t.phase == Phase::Running && t.ctx.fctx != nullptr && &target != current_ && (t.is_main || t.switches > 0);
     if (!suspended_in_switch || probe_ != nullptr) return 0;
     GreenletBase* self = current_;
     Probe probe{&target, self, pcs, capacity, 0};

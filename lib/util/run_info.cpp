@@ -83,13 +83,16 @@ Row row_of(HubImpl& hub, GreenletBase& g) {
     return row;
 }
 
-void print_tree(std::string& out, const std::vector<Row>& rows, const std::multimap<std::uint64_t, std::size_t>& children,
-                std::uint64_t hub_ident, std::size_t index, int depth, bool orphan) {
+void print_tree(std::string& out, const std::vector<Row>& rows,
+                const std::multimap<std::uint64_t, std::size_t>& children, std::uint64_t hub_ident, std::size_t index,
+                int depth, bool orphan) {
     const Row& row = rows[index];
     const std::string indent(static_cast<std::size_t>(depth) * 4, ' ');
     out += fmt::format("{}+ #{} {}\n{}  {}; {}", indent, row.ident, row.title, indent, row.state, row.counters);
-    if (orphan && row.parent == hub_ident) out += "; spawned by the hub (a callback)";
-    else if (orphan && row.parent) out += fmt::format("; spawned by #{} (gone)", row.parent);
+    if (orphan && row.parent == hub_ident)
+        out += "; spawned by the hub (a callback)";
+    else if (orphan && row.parent)
+        out += fmt::format("; spawned by #{} (gone)", row.parent);
     out += '\n';
     out += detail::format_stack(row.pcs.data(), row.pcs.size(), indent + "    ");
     auto [begin, end] = children.equal_range(row.ident);
@@ -114,11 +117,12 @@ std::string format_hub(HubImpl& hub, bool this_thread) {
     for (std::size_t i = 0; i < rows.size(); ++i)
         if (rows[i].parent != rows[i].ident && by_ident.count(rows[i].parent)) children.emplace(rows[i].parent, i);
 
-    std::string out = fmt::format("Hub of thread {}{}: {} live greenlets{}\n", ::gettid(),
-                                  this_thread ? " (the calling thread)" : "", hub.live(),
-                                  this_thread && hub.in_hub() ? "; asked from a hub callback" : "");
+    std::string out =
+        fmt::format("Hub of thread {}{}: {} live greenlets{}\n", ::gettid(), this_thread ? " (the calling thread)" : "",
+                    hub.live(), this_thread && hub.in_hub() ? "; asked from a hub callback" : "");
     for (std::size_t i = 0; i < rows.size(); ++i)
-        if (!by_ident.count(rows[i].parent) || rows[i].parent == rows[i].ident) print_tree(out, rows, children, hub.hub_greenlet().minimal_ident(), i, 0, true);
+        if (!by_ident.count(rows[i].parent) || rows[i].parent == rows[i].ident)
+            print_tree(out, rows, children, hub.hub_greenlet().minimal_ident(), i, 0, true);
     return out;
 }
 
@@ -141,7 +145,8 @@ bool ask(const detail::HubEntry& entry, const std::shared_ptr<Reply>& reply, std
             reply->done = true;
         }
         reply->answered.notify_all();
-        if (back) back->post([reply] {
+        if (back)
+            back->post([reply] {
                 if (reply->waiter) reply->waiter->wake();
             });
     });
@@ -172,7 +177,8 @@ void await(const std::vector<std::shared_ptr<Reply>>& replies, HubImpl* hub, Dur
         }
         return;
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout);
     for (const auto& r : replies) {
         std::unique_lock lock(r->mutex);
         r->answered.wait_until(lock, deadline, [&] { return r->done; });
@@ -203,9 +209,10 @@ std::string format_other_hubs(HubImpl* mine, Duration timeout) {
     for (const auto& r : replies) {
         const std::lock_guard lock(r->mutex);
         out += r->done ? r->text
-                       : fmt::format("Hub of thread {}: did not answer within {} s (a greenlet or callback is blocking "
-                                     "it; the monitor thread can name it)\n",
-                                     r->thread_id, timeout.count());
+                       : fmt::format(
+                             "Hub of thread {}: did not answer within {} s (a greenlet or callback is blocking "
+                             "it; the monitor thread can name it)\n",
+                             r->thread_id, timeout.count());
     }
     return out;
 }

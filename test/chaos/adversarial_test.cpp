@@ -175,7 +175,7 @@ TEST_F(Adversarial, LockHandedToAKilledWaiterIsFreeForTheNextAcquirerAtOnce) {
     sleep();
     ASSERT_EQ(lock.waiting(), 1u);
     get_hub().run_callback([&] {
-        lock.release();  // handed to `waiter`...
+        lock.release();           // handed to `waiter`...
         waiter->kill({}, false);  // ...which dies before it resumes
     });
     waiter->join(1s);

@@ -100,15 +100,32 @@ private:
 };
 
 enum class Op : std::uint8_t {
-    QueuePut, QueueGet, ChannelPut, ChannelGet, SemaphoreHold, LockHold, RLockHold, EventWait, EventFlip,
-    SpawnJoin, SpawnKill, KillOther, JoinOther, Sleep, PoolSpawn, AsyncResultGet, ThreadPoolApply,
-    PairRoundTrip, TcpRoundTrip, Count
+    QueuePut,
+    QueueGet,
+    ChannelPut,
+    ChannelGet,
+    SemaphoreHold,
+    LockHold,
+    RLockHold,
+    EventWait,
+    EventFlip,
+    SpawnJoin,
+    SpawnKill,
+    KillOther,
+    JoinOther,
+    Sleep,
+    PoolSpawn,
+    AsyncResultGet,
+    ThreadPoolApply,
+    PairRoundTrip,
+    TcpRoundTrip,
+    Count
 };
 constexpr std::size_t kOps = static_cast<std::size_t>(Op::Count);
 constexpr std::array<const char*, kOps> kOpNames = {
-    "QueuePut", "QueueGet", "ChannelPut", "ChannelGet", "SemaphoreHold", "LockHold", "RLockHold", "EventWait",
-    "EventFlip", "SpawnJoin", "SpawnKill", "KillOther", "JoinOther", "Sleep", "PoolSpawn", "AsyncResultGet",
-    "ThreadPoolApply", "PairRoundTrip", "TcpRoundTrip"};
+    "QueuePut",  "QueueGet",       "ChannelPut",      "ChannelGet",    "SemaphoreHold", "LockHold",  "RLockHold",
+    "EventWait", "EventFlip",      "SpawnJoin",       "SpawnKill",     "KillOther",     "JoinOther", "Sleep",
+    "PoolSpawn", "AsyncResultGet", "ThreadPoolApply", "PairRoundTrip", "TcpRoundTrip"};
 
 enum class PutStatus : std::uint8_t { Interrupted, Ok, Refused };
 struct Item {
@@ -118,11 +135,11 @@ struct Item {
 
 struct Stats {
     std::array<long, kOps> ops{};
-    long kills = 0;          // kills aimed by killers and KillOther
-    long timeouts = 0;       // TimeoutErrors caught by workers (guards and own timeouts)
-    long round_trips = 0;    // completed socket round trips with the bytes checked
-    long exhausted = 0;      // socket calls refused for resources (EMFILE...), survived
-    long resets = 0;         // TCP peers gone (the server handler was killed)
+    long kills = 0;        // kills aimed by killers and KillOther
+    long timeouts = 0;     // TimeoutErrors caught by workers (guards and own timeouts)
+    long round_trips = 0;  // completed socket round trips with the bytes checked
+    long exhausted = 0;    // socket calls refused for resources (EMFILE...), survived
+    long resets = 0;       // TCP peers gone (the server handler was killed)
 };
 
 struct World {
@@ -161,10 +178,14 @@ struct World {
 
 std::optional<Duration> random_timeout(std::mt19937& rng) {
     switch (rng() % 6) {
-        case 0: return std::nullopt;  // forever: ended by a set/put/release, a guard or a kill
-        case 1: return 0s;
-        case 2: return -1ms;
-        default: return std::chrono::microseconds(rng() % 2000);
+        case 0:
+            return std::nullopt;  // forever: ended by a set/put/release, a guard or a kill
+        case 1:
+            return 0s;
+        case 2:
+            return -1ms;
+        default:
+            return std::chrono::microseconds(rng() % 2000);
     }
 }
 
@@ -404,26 +425,65 @@ void run_op(World& w, std::mt19937& rng, int depth) {
     ++w.stats.ops[static_cast<std::size_t>(op)];
     Tracker frame(w.tally);
     switch (op) {
-        case Op::QueuePut: do_put(w, w.queue, rng); break;
-        case Op::QueueGet: do_get(w, w.queue, rng); break;
-        case Op::ChannelPut: do_put(w, w.channel, rng); break;
-        case Op::ChannelGet: do_get(w, w.channel, rng); break;
-        case Op::SemaphoreHold: hold_semaphore(w, rng); break;
-        case Op::LockHold: hold_lock(w, rng); break;
-        case Op::RLockHold: hold_rlock(w, rng); break;
-        case Op::EventWait: w.event.wait(random_timeout(rng)); break;
-        case Op::EventFlip: flip_event(w, rng); break;
-        case Op::SpawnJoin: spawn_join(w, rng, depth); break;
-        case Op::SpawnKill: spawn_kill(w, rng, depth); break;
-        case Op::KillOther: kill_other(w, rng); break;
-        case Op::JoinOther: join_other(w, rng); break;
-        case Op::Sleep: sleep(short_sleep(rng)); break;
-        case Op::PoolSpawn: pool_spawn(w, rng); break;
-        case Op::AsyncResultGet: async_result_get(w, rng); break;
-        case Op::ThreadPoolApply: threadpool_apply(w, rng); break;
-        case Op::PairRoundTrip: pair_round_trip(w, rng); break;
-        case Op::TcpRoundTrip: tcp_round_trip(w, rng); break;
-        case Op::Count: break;
+        case Op::QueuePut:
+            do_put(w, w.queue, rng);
+            break;
+        case Op::QueueGet:
+            do_get(w, w.queue, rng);
+            break;
+        case Op::ChannelPut:
+            do_put(w, w.channel, rng);
+            break;
+        case Op::ChannelGet:
+            do_get(w, w.channel, rng);
+            break;
+        case Op::SemaphoreHold:
+            hold_semaphore(w, rng);
+            break;
+        case Op::LockHold:
+            hold_lock(w, rng);
+            break;
+        case Op::RLockHold:
+            hold_rlock(w, rng);
+            break;
+        case Op::EventWait:
+            w.event.wait(random_timeout(rng));
+            break;
+        case Op::EventFlip:
+            flip_event(w, rng);
+            break;
+        case Op::SpawnJoin:
+            spawn_join(w, rng, depth);
+            break;
+        case Op::SpawnKill:
+            spawn_kill(w, rng, depth);
+            break;
+        case Op::KillOther:
+            kill_other(w, rng);
+            break;
+        case Op::JoinOther:
+            join_other(w, rng);
+            break;
+        case Op::Sleep:
+            sleep(short_sleep(rng));
+            break;
+        case Op::PoolSpawn:
+            pool_spawn(w, rng);
+            break;
+        case Op::AsyncResultGet:
+            async_result_get(w, rng);
+            break;
+        case Op::ThreadPoolApply:
+            threadpool_apply(w, rng);
+            break;
+        case Op::PairRoundTrip:
+            pair_round_trip(w, rng);
+            break;
+        case Op::TcpRoundTrip:
+            tcp_round_trip(w, rng);
+            break;
+        case Op::Count:
+            break;
     }
 }
 

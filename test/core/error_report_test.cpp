@@ -23,7 +23,8 @@ namespace {
 
 using ErrorReport = test::LeakChecked;
 
-// Seed document: gevent.spawn(lambda: 1/0); gevent.sleep(1) → traceback + "<Greenlet ...> failed with ZeroDivisionError"
+// Seed document: gevent.spawn(lambda: 1/0); gevent.sleep(1) → traceback + "<Greenlet ...> failed with
+// ZeroDivisionError"
 TEST_F(ErrorReport, FailedGreenletPrintsTracebackAndSignatureWithArguments) {
     test::StderrCapture err;
     auto g = spawn(&divide, 1, 0);

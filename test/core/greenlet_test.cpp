@@ -165,10 +165,11 @@ TEST_F(Greenlet_, HundredThousandGreenletsSpawnedAndJoined) {
     std::vector<Ref<GreenletBase>> gs;
     gs.reserve(n);
     long sum = 0;
-    for (int i = 0; i < n; ++i) gs.push_back(spawn([i, &sum] {
-        sleep();
-        sum += i;
-    }));
+    for (int i = 0; i < n; ++i)
+        gs.push_back(spawn([i, &sum] {
+            sleep();
+            sum += i;
+        }));
     EXPECT_EQ(joinall(gs).size(), static_cast<std::size_t>(n));
     EXPECT_EQ(sum, static_cast<long>(n) * (n - 1) / 2);
 }

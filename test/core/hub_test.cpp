@@ -24,10 +24,11 @@ TEST_F(Hub_, EachThreadHasItsOwnHub) {
     std::thread t([&] {
         other = &get_hub();
         std::vector<Ref<GreenletBase>> gs;
-        for (int i = 0; i < 10; ++i) gs.push_back(spawn([&done] {
-            sleep(1ms);
-            ++done;
-        }));
+        for (int i = 0; i < 10; ++i)
+            gs.push_back(spawn([&done] {
+                sleep(1ms);
+                ++done;
+            }));
         joinall(gs);
     });
     t.join();

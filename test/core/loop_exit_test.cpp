@@ -57,7 +57,8 @@ TEST_F(LoopExit_, AWaiterWithNothingToWakeItInMain) {
 
 TEST_F(LoopExit_, HubJoinRunsUntilNothingIsLeft) {
     int done = 0;
-    for (int i = 0; i < 5; ++i) spawn([&done, i] {
+    for (int i = 0; i < 5; ++i)
+        spawn([&done, i] {
             sleep(std::chrono::milliseconds(i));
             ++done;
         });

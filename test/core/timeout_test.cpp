@@ -45,9 +45,7 @@ TEST_F(Timeout_, CancelledTimeoutNeverFires) {
         EXPECT_FALSE(t.pending());
         sleep(20ms);  // would have thrown
     }
-    {
-        Timeout t(5ms);
-    }  // destroyed before firing
+    { Timeout t(5ms); }  // destroyed before firing
     sleep(20ms);
     SUCCEED();
 }
@@ -114,10 +112,11 @@ TEST_F(Timeout_, TimeoutErrorIsNotAStdException) {
 TEST_F(Timeout_, WithTimeoutAndWithTimeoutOr) {
     EXPECT_EQ(with_timeout(1s, [] { return 5; }), 5);
     EXPECT_THROW(with_timeout(5ms, [] { sleep(5s); }), TimeoutError);
-    EXPECT_EQ(with_timeout_or(5ms, -1, [] {
-                  sleep(5s);
-                  return 1;
-              }),
+    EXPECT_EQ(with_timeout_or(5ms, -1,
+                              [] {
+                                  sleep(5s);
+                                  return 1;
+                              }),
               -1);
 }
 

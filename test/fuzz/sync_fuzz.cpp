@@ -40,9 +40,9 @@ using namespace std::chrono_literals;
     std::abort();
 }
 
-#define FUZZ_CHECK(cond)                 \
-    do {                                 \
-        if (!(cond)) violated(#cond);    \
+#define FUZZ_CHECK(cond)              \
+    do {                              \
+        if (!(cond)) violated(#cond); \
     } while (0)
 
 constexpr int kActors = 4;
@@ -67,9 +67,12 @@ struct World {
 
 std::optional<grove::Duration> timeout_of(std::uint8_t arg) {
     switch (arg & 3) {
-        case 0: return std::nullopt;
-        case 1: return grove::Duration::zero();
-        default: return std::chrono::microseconds((arg >> 2) * 20);
+        case 0:
+            return std::nullopt;
+        case 1:
+            return grove::Duration::zero();
+        default:
+            return std::chrono::microseconds((arg >> 2) * 20);
     }
 }
 
@@ -122,14 +125,18 @@ void run_one(World& w, std::uint8_t op, std::uint8_t arg) {
                 grove::sleep();
             }
             break;
-        case 4: w.event.wait(timeout_of(arg)); break;
+        case 4:
+            w.event.wait(timeout_of(arg));
+            break;
         case 5:
             if (arg & 1)
                 w.event.set();
             else
                 w.event.clear();
             break;
-        default: grove::sleep(std::chrono::microseconds(arg & 0x3f)); break;
+        default:
+            grove::sleep(std::chrono::microseconds(arg & 0x3f));
+            break;
     }
 }
 

@@ -34,8 +34,10 @@ bool legacy_echo_client(int port, int id) {
         char buf[256];
         while (ok && back.size() < msg.size()) {
             const ssize_t n = ::read(fd, buf, sizeof buf);
-            if (n <= 0) ok = false;
-            else back.append(buf, static_cast<size_t>(n));
+            if (n <= 0)
+                ok = false;
+            else
+                back.append(buf, static_cast<size_t>(n));
         }
         ok = ok && back == msg;
     }

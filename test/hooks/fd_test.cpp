@@ -132,8 +132,14 @@ TEST_F(Hooks, ChildSeesInheritedFdsBlocking) {
     Pair p;
     int pfd[2];
     ASSERT_EQ(::pipe(pfd), 0);
-    auto r1 = grove::spawn([&] { char c; (void)::read(p.a, &c, 1); });
-    auto r2 = grove::spawn([&] { char c; (void)::read(pfd[0], &c, 1); });
+    auto r1 = grove::spawn([&] {
+        char c;
+        (void)::read(p.a, &c, 1);
+    });
+    auto r2 = grove::spawn([&] {
+        char c;
+        (void)::read(pfd[0], &c, 1);
+    });
     grove::sleep(grove::Duration(0.01));  // both parked in cooperative reads
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -158,10 +164,18 @@ TEST_F(Hooks, ErrnoIsEachGreenletsOwn) {
         gs.push_back(grove::spawn([i, &bad] {
             int expect = 0;
             switch (i % 4) {
-                case 0: (void)::read(-1, nullptr, 0), expect = EBADF; break;
-                case 1: (void)::socket(-5, SOCK_STREAM, 0), expect = EAFNOSUPPORT; break;
-                case 2: (void)::fcntl(2, 12345), expect = EINVAL; break;
-                default: (void)::send(2, "", 0, 0), expect = ENOTSOCK; break;
+                case 0:
+                    (void)::read(-1, nullptr, 0), expect = EBADF;
+                    break;
+                case 1:
+                    (void)::socket(-5, SOCK_STREAM, 0), expect = EAFNOSUPPORT;
+                    break;
+                case 2:
+                    (void)::fcntl(2, 12345), expect = EINVAL;
+                    break;
+                default:
+                    (void)::send(2, "", 0, 0), expect = ENOTSOCK;
+                    break;
             }
             const int before = errno;
             ::usleep(static_cast<useconds_t>(1000 + (i % 7) * 300));  // everyone else runs meanwhile

@@ -67,8 +67,10 @@ TEST_F(Libcurl, HundredEasyPerformsFinishInAboutOneHandlerDelay) {
             curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
             curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
             const CURLcode rc = curl_easy_perform(h);
-            if (rc == CURLE_OK && body == "hello") ++ok;
-            else ADD_FAILURE() << curl_easy_strerror(rc);
+            if (rc == CURLE_OK && body == "hello")
+                ++ok;
+            else
+                ADD_FAILURE() << curl_easy_strerror(rc);
             curl_easy_cleanup(h);
         }));
     }

@@ -96,9 +96,9 @@ TEST_F(Hooks, HeartbeatNeverStallsWhileOthersResolveAndSleep) {
             sockaddr_in a{};
             a.sin_family = AF_INET;
             a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            EXPECT_EQ(::getnameinfo(reinterpret_cast<sockaddr*>(&a), sizeof a, host, sizeof host, nullptr, 0,
-                                    NI_NUMERICHOST),
-                      0);
+            EXPECT_EQ(
+                ::getnameinfo(reinterpret_cast<sockaddr*>(&a), sizeof a, host, sizeof host, nullptr, 0, NI_NUMERICHOST),
+                0);
             EXPECT_STREQ(host, "127.0.0.1");
             EXPECT_NE(::gethostbyname("localhost"), nullptr);
         }));

@@ -10,7 +10,7 @@
 namespace grove::test {
 
 struct RawResponse {
-    int status = 0;  ///< 0: the connection closed before a status line
+    int status = 0;                              ///< 0: the connection closed before a status line
     std::map<std::string, std::string> headers;  ///< lower-case names
     std::string body;
 };

@@ -33,9 +33,7 @@ TEST(HttpParser, ParsesRequestLineAndHeaders) {
     EXPECT_EQ(p.framing.body, Framing::Body::none);
 }
 
-TEST(HttpParser, AcceptsBareLineFeeds) {
-    EXPECT_EQ(parse("GET / HTTP/1.1\nHost: h\n").status, 0);
-}
+TEST(HttpParser, AcceptsBareLineFeeds) { EXPECT_EQ(parse("GET / HTTP/1.1\nHost: h\n").status, 0); }
 
 TEST(HttpParser, KeepAliveRules) {
     EXPECT_FALSE(parse("GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n").framing.keep_alive);
@@ -51,28 +49,28 @@ TEST(HttpParser, BodyFraming) {
     EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n").framing.body,
               Framing::Body::chunked);
     EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n").status, 0);
-    EXPECT_TRUE(parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n")
-                    .framing.expect_continue);
+    EXPECT_TRUE(
+        parse("POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n").framing.expect_continue);
 }
 
 TEST(HttpParser, MalformedIs400) {
     for (const char* head : {
-             "GET /\r\nHost: h\r\n",                                                      // no version
-             "GET  / HTTP/1.1\r\nHost: h\r\n",                                            // empty target
-             "G(T / HTTP/1.1\r\nHost: h\r\n",                                             // bad method
-             "GET / HTTP/x.1\r\nHost: h\r\n",                                             // bad version
-             "GET / HTTP/1.1\r\n",                                                        // no Host
-             "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n",                                  // two Hosts
-             "GET / HTTP/1.1\r\nHost: h\r\nNo-Colon\r\n",                                 // no colon
-             "GET / HTTP/1.1\r\nHost: h\r\nBad Name: v\r\n",                              // space in name
-             "GET / HTTP/1.1\r\nHost : h\r\n",                                            // space before colon
-             "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n",                         // obs-fold
-             "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n",                               // control char
-             "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n",                      // negative
-             "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n",  // conflict
+             "GET /\r\nHost: h\r\n",                                                               // no version
+             "GET  / HTTP/1.1\r\nHost: h\r\n",                                                     // empty target
+             "G(T / HTTP/1.1\r\nHost: h\r\n",                                                      // bad method
+             "GET / HTTP/x.1\r\nHost: h\r\n",                                                      // bad version
+             "GET / HTTP/1.1\r\n",                                                                 // no Host
+             "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n",                                           // two Hosts
+             "GET / HTTP/1.1\r\nHost: h\r\nNo-Colon\r\n",                                          // no colon
+             "GET / HTTP/1.1\r\nHost: h\r\nBad Name: v\r\n",                                       // space in name
+             "GET / HTTP/1.1\r\nHost : h\r\n",                                                     // space before colon
+             "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n",                                   // obs-fold
+             "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n",                                         // control char
+             "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n",                               // negative
+             "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n",           // conflict
              "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n",  // both
-             "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n",                         // TE on 1.0
-             "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n",        // chunked not last
+             "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n",                                  // TE on 1.0
+             "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n",                 // chunked not last
          })
         EXPECT_EQ(parse(head).status, 400) << head;
 }

@@ -63,9 +63,10 @@ TEST_F(HttpServerTest, CurlReusesTheConnectionForTwoUrls) {
 TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
     const auto port = start();
     Socket c = connect(port);
-    c.sendall("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n"
-              "POST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
-              "GET /3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    c.sendall(
+        "GET /1 HTTP/1.1\r\nHost: t\r\n\r\n"
+        "POST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+        "GET /3 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     std::string buf;
     EXPECT_EQ(read_response(c, buf).body, "GET /1 0:");
     EXPECT_EQ(read_response(c, buf).body, "POST /2 3:abc");
@@ -78,8 +79,9 @@ TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
 TEST_F(HttpServerTest, ReadsChunkedUploads) {
     const auto port = start();
     Socket c = connect(port);
-    c.sendall("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-              "5\r\nhello\r\n1;ext=1\r\n,\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n");
+    c.sendall(
+        "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n1;ext=1\r\n,\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n");
     std::string buf;
     EXPECT_EQ(read_response(c, buf).body, "POST /up 12:hello, world");
     // curl streaming stdin is sent chunked as well.
@@ -260,7 +262,7 @@ TEST_F(HttpServerTest, GracefulStopFinishesRequestsInProgress) {
     EXPECT_EQ(r.body, "done /slow");
     EXPECT_EQ(r.headers["connection"], "close");
     EXPECT_EQ(read_response(idle, idle_buf).status, 0);  // closed at once, no response
-    EXPECT_THROW(connect(port), std::system_error);     // no longer accepting
+    EXPECT_THROW(connect(port), std::system_error);      // no longer accepting
 }
 
 TEST_F(HttpServerTest, ServesHttpsToCurlWithKeepAlive) {

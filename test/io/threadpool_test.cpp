@@ -66,8 +66,7 @@ TEST_F(ThreadPoolTest, ManyBlockingJobsRunInParallelWhileGreenletsRun) {
 TEST_F(ThreadPoolTest, JoinWaitsForEverySubmittedJobAndTimesOut) {
     ThreadPool pool(4);
     std::atomic<int> done{0};
-    for (int i = 0; i < 8; ++i)
-        pool.submit([] { std::this_thread::sleep_for(20ms); }, [&done] { ++done; });
+    for (int i = 0; i < 8; ++i) pool.submit([] { std::this_thread::sleep_for(20ms); }, [&done] { ++done; });
     EXPECT_FALSE(pool.join(1ms));
     EXPECT_TRUE(pool.join(5s));
     EXPECT_EQ(done.load(), 8);

@@ -67,7 +67,10 @@ TEST_F(AsyncResult, MoveOnlyValueIsReadByReference) {
 
 TEST_F(AsyncResult, VoidResultSignalsCompletion) {
     grove::AsyncResult<void> r;
-    auto g = grove::spawn([&] { r.get(); return 1; });
+    auto g = grove::spawn([&] {
+        r.get();
+        return 1;
+    });
     grove::sleep();
     r.set();
     EXPECT_EQ(*g->get(), 1);

@@ -44,9 +44,12 @@ struct World {
 
 std::optional<grove::Duration> random_timeout(std::mt19937& rng) {
     switch (rng() % 4) {
-        case 0: return std::nullopt;
-        case 1: return 0s;
-        default: return std::chrono::microseconds(rng() % 1500);
+        case 0:
+            return std::nullopt;
+        case 1:
+            return 0s;
+        default:
+            return std::chrono::microseconds(rng() % 1500);
     }
 }
 
@@ -92,11 +95,21 @@ void worker(World& w, int index, unsigned seed) {
             std::optional<grove::Timeout> guard;
             if (rng() % 6 == 0) guard.emplace(std::chrono::microseconds(rng() % 800));
             switch (rng() % 5) {
-                case 0: do_put(w, w.queue, next_id++, rng); break;
-                case 1: do_get(w, w.queue, rng); break;
-                case 2: do_put(w, w.channel, next_id++, rng); break;
-                case 3: do_get(w, w.channel, rng); break;
-                default: do_acquire(w, rng); break;
+                case 0:
+                    do_put(w, w.queue, next_id++, rng);
+                    break;
+                case 1:
+                    do_get(w, w.queue, rng);
+                    break;
+                case 2:
+                    do_put(w, w.channel, next_id++, rng);
+                    break;
+                case 3:
+                    do_get(w, w.channel, rng);
+                    break;
+                default:
+                    do_acquire(w, rng);
+                    break;
             }
         } catch (const grove::TimeoutError&) {
         }
@@ -149,9 +162,15 @@ TEST_F(Conservation, RandomKillsAndTimeoutsLoseNoItemPermitOrWaiter) {
     for (std::size_t id = 0; id < w.put_status.size(); ++id) {
         SCOPED_TRACE("item " + std::to_string(id) + ", seed " + std::to_string(seed));
         switch (w.put_status[id]) {
-            case PutStatus::Ok: EXPECT_EQ(w.got_count[id], 1) << "a put item must be got exactly once"; break;
-            case PutStatus::Interrupted: EXPECT_LE(w.got_count[id], 1) << "an interrupted put may land once at most"; break;
-            default: EXPECT_EQ(w.got_count[id], 0) << "an item never put must never be got"; break;
+            case PutStatus::Ok:
+                EXPECT_EQ(w.got_count[id], 1) << "a put item must be got exactly once";
+                break;
+            case PutStatus::Interrupted:
+                EXPECT_LE(w.got_count[id], 1) << "an interrupted put may land once at most";
+                break;
+            default:
+                EXPECT_EQ(w.got_count[id], 0) << "an item never put must never be got";
+                break;
         }
     }
     EXPECT_LE(w.max_in_use, World::kPermits);

@@ -63,8 +63,14 @@ TEST_F(Event, ClearMakesLaterWaitersBlock) {
 TEST_F(Event, KilledWaiterTakesNoWakeupFromTheOthers) {
     grove::Event e;
     int woke = 0;
-    auto a = grove::spawn([&] { e.wait(); ++woke; });
-    auto b = grove::spawn([&] { e.wait(); ++woke; });
+    auto a = grove::spawn([&] {
+        e.wait();
+        ++woke;
+    });
+    auto b = grove::spawn([&] {
+        e.wait();
+        ++woke;
+    });
     grove::sleep();
     e.set();
     a->kill();  // lands in the same turn as the wake-up

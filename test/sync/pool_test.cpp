@@ -18,7 +18,10 @@ using Group = grove::test::LeakChecked;
 TEST_F(Pool, SpawnBlocksWhileFullAndResumesWhenAMemberDies) {
     grove::Pool pool(2);
     std::vector<std::string> log;
-    auto a = pool.spawn([&] { grove::sleep(5ms); log.push_back("a done"); });
+    auto a = pool.spawn([&] {
+        grove::sleep(5ms);
+        log.push_back("a done");
+    });
     auto b = pool.spawn([&] { grove::sleep(50ms); });
     EXPECT_EQ(pool.free_count(), 0u);
     EXPECT_TRUE(pool.full());
@@ -67,9 +70,15 @@ TEST_F(Pool, AddWaitsForASlotAndThrowsQueueFullOnTimeout) {
 TEST_F(Pool, FailingMemberDoesNotStopTheOthers) {
     grove::Pool pool(3);
     int ok = 0;
-    pool.spawn([&] { grove::sleep(); ++ok; });
+    pool.spawn([&] {
+        grove::sleep();
+        ++ok;
+    });
     pool.spawn([]() { throw std::runtime_error("expected failure in a pool member"); });
-    pool.spawn([&] { grove::sleep(); ++ok; });
+    pool.spawn([&] {
+        grove::sleep();
+        ++ok;
+    });
     EXPECT_TRUE(pool.join());
     EXPECT_EQ(ok, 2);
 }
@@ -104,7 +113,12 @@ TEST_F(Pool, ApplyFromAMemberRunsInline) {
 TEST_F(Pool, MapReturnsResultsInInputOrder) {
     grove::Pool pool(2);
     std::vector<int> in{30, 10, 20, 0};
-    auto out = pool.map([](int ms) { grove::sleep(std::chrono::milliseconds(ms) / 10); return ms; }, in);
+    auto out = pool.map(
+        [](int ms) {
+            grove::sleep(std::chrono::milliseconds(ms) / 10);
+            return ms;
+        },
+        in);
     EXPECT_EQ(out, in);
 }
 
@@ -114,7 +128,14 @@ TEST_F(Pool, ImapNeverRunsMoreThanTheCapacity) {
     std::vector<int> in(10);
     for (int i = 0; i < 10; ++i) in[i] = i;
     std::vector<int> out;
-    for (int x : pool.imap([&](int v) { peak = std::max(peak, ++running); grove::sleep(); --running; return v * v; }, in))
+    for (int x : pool.imap(
+             [&](int v) {
+                 peak = std::max(peak, ++running);
+                 grove::sleep();
+                 --running;
+                 return v * v;
+             },
+             in))
         out.push_back(x);
     EXPECT_EQ(peak, 3);
     ASSERT_EQ(out.size(), 10u);
@@ -125,7 +146,12 @@ TEST_F(Pool, ImapUnorderedYieldsInCompletionOrder) {
     grove::Pool pool(3);
     std::vector<int> in{3, 1, 2};
     std::vector<int> out;
-    for (int x : pool.imap_unordered([](int v) { grove::sleep(std::chrono::milliseconds(v * 3)); return v; }, in))
+    for (int x : pool.imap_unordered(
+             [](int v) {
+                 grove::sleep(std::chrono::milliseconds(v * 3));
+                 return v;
+             },
+             in))
         out.push_back(x);
     EXPECT_EQ(out, (std::vector<int>{1, 2, 3}));
 }
@@ -133,7 +159,12 @@ TEST_F(Pool, ImapUnorderedYieldsInCompletionOrder) {
 TEST_F(Pool, ImapRethrowsAFailedCallWhenReached) {
     grove::Pool pool(2);
     std::vector<int> in{1, 0, 2};
-    auto results = pool.imap([](int v) { if (v == 0) throw std::invalid_argument("expected failure in imap"); return v; }, in);
+    auto results = pool.imap(
+        [](int v) {
+            if (v == 0) throw std::invalid_argument("expected failure in imap");
+            return v;
+        },
+        in);
     auto it = results.begin();
     EXPECT_EQ(*it, 1);
     EXPECT_THROW(++it, std::invalid_argument);
@@ -145,7 +176,12 @@ TEST_F(Pool, DroppingAnImapEarlyKillsTheCallsStillRunning) {
     grove::Pool pool(2);
     std::vector<int> in{1, 2, 3, 4};
     {
-        auto results = pool.imap([](int v) { grove::sleep(1s); return v; }, in);
+        auto results = pool.imap(
+            [](int v) {
+                grove::sleep(1s);
+                return v;
+            },
+            in);
         EXPECT_THROW((grove::with_timeout(2ms, [&] { return *results.begin(); })), grove::TimeoutError);
     }
     EXPECT_TRUE(pool.join(1s));

@@ -89,8 +89,8 @@ TEST_F(Queue, ItemHandedToAKilledGetterGoesToTheNextGetter) {
     auto first = grove::spawn([&] { return q.get(); });
     auto second = grove::spawn([&] { return q.get(); });
     grove::sleep();
-    q.put(42);     // handed to `first`
-    first->kill(); // which dies before it resumes
+    q.put(42);      // handed to `first`
+    first->kill();  // which dies before it resumes
     EXPECT_EQ(*second->get(), 42);
     EXPECT_TRUE(q.empty());
 }

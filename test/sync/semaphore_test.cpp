@@ -73,11 +73,14 @@ TEST_F(Semaphore, LaterAcquirerCannotBargeAheadOfAWokenWaiter) {
 TEST_F(Semaphore, PermitHandedToAKilledWaiterPassesToTheNext) {
     grove::Semaphore s(0);
     bool second_got_it = false;
-    auto first = grove::spawn([&] { s.acquire(); ADD_FAILURE() << "killed waiter must not run on"; });
+    auto first = grove::spawn([&] {
+        s.acquire();
+        ADD_FAILURE() << "killed waiter must not run on";
+    });
     auto second = grove::spawn([&] { second_got_it = s.acquire(); });
     grove::sleep();
-    s.release();   // hand to `first`...
-    first->kill(); // ...which dies before it resumes
+    s.release();    // hand to `first`...
+    first->kill();  // ...which dies before it resumes
     second->join();
     EXPECT_TRUE(second_got_it);
     EXPECT_EQ(s.counter(), 0);

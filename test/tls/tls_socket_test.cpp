@@ -63,7 +63,7 @@ TEST_F(TlsSocketTest, EchoesBetweenGroveClientAndServer) {
     EXPECT_NE(c.peer_subject().find("CN=localhost"), std::string::npos) << c.peer_subject();
     c.sendall("hello tls");
     EXPECT_EQ(recv_exactly(c, 9), "hello tls");
-    c.shutdown();                // close_notify: the server's recv returns 0...
+    c.shutdown();               // close_notify: the server's recv returns 0...
     EXPECT_EQ(c.recv(10), "");  // ...and it answers with its own close_notify
     server.stop();
 }
@@ -181,8 +181,8 @@ TEST_F(TlsSocketTest, OpensslSClientVerifiesOurServer) {
                         }));
     server.start();
     Child client({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(server.address().port()),
-                  "-servername", "localhost", "-verify_hostname", "localhost", "-CAfile",
-                  TestPki::get().path("ca.pem"), "-verify_return_error"});
+                  "-servername", "localhost", "-verify_hostname", "localhost", "-CAfile", TestPki::get().path("ca.pem"),
+                  "-verify_return_error"});
     const std::string out = client.read_until("hello from grove");
     EXPECT_NE(out.find("Verify return code: 0 (ok)"), std::string::npos) << out;
     EXPECT_NE(out.find("hello from grove"), std::string::npos) << out;
@@ -217,8 +217,9 @@ std::uint16_t s_server_port(Child& s_server) {
 }
 
 TEST_F(TlsSocketTest, GroveClientAgainstOpensslSServer) {
-    Child s_server({"stdbuf", "-oL", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", TestPki::get().path("server.pem"),
-                    "-key", TestPki::get().path("server.key"), "-naccept", "1", "-rev"});
+    Child s_server({"stdbuf", "-oL", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert",
+                    TestPki::get().path("server.pem"), "-key", TestPki::get().path("server.key"), "-naccept", "1",
+                    "-rev"});
     const auto port = s_server_port(s_server);
     ASSERT_NE(port, 0) << s_server.output();
     TlsSocket c = tls_connect("localhost", port, trusting_client(), 5s);
@@ -229,8 +230,8 @@ TEST_F(TlsSocketTest, GroveClientAgainstOpensslSServer) {
 }
 
 TEST_F(TlsSocketTest, GroveClientRejectsAnUntrustedSServer) {
-    Child s_server({"stdbuf", "-oL", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", TestPki::get().path("self.pem"),
-                    "-key", TestPki::get().path("self.key"), "-naccept", "1", "-rev"});
+    Child s_server({"stdbuf", "-oL", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert",
+                    TestPki::get().path("self.pem"), "-key", TestPki::get().path("self.key"), "-naccept", "1", "-rev"});
     const auto port = s_server_port(s_server);
     ASSERT_NE(port, 0) << s_server.output();
     try {
@@ -245,7 +246,8 @@ TEST_F(TlsSocketTest, GroveClientRejectsAnUntrustedSServer) {
 TEST_F(TlsSocketTest, HandshakeTimeoutDropsASilentClient) {
     int handled = 0;
     StreamServer server(Address::ip("127.0.0.1", 0),
-                        tls_handler(server_context(), [&](TlsSocket&, const Address&) { ++handled; }, 100ms));
+                        tls_handler(
+                            server_context(), [&](TlsSocket&, const Address&) { ++handled; }, 100ms));
     server.start();
     Socket silent = create_connection("127.0.0.1", server.address().port(), 5s);
     // Meanwhile a well-behaved client is served: the accept loop never waits on a handshake.

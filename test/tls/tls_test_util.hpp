@@ -124,8 +124,7 @@ public:
         for (;;) {
             for (std::size_t at = output_.find(prefix); at != std::string::npos; at = output_.find(prefix, at + 1)) {
                 const auto nl = output_.find('\n', at);
-                if ((at == 0 || output_[at - 1] == '\n') && nl != std::string::npos)
-                    return output_.substr(at, nl - at);
+                if ((at == 0 || output_[at - 1] == '\n') && nl != std::string::npos) return output_.substr(at, nl - at);
             }
             if (eof_ || Clock::now() >= deadline) return {};
             read_some(deadline);

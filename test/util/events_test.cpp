@@ -20,9 +20,8 @@ class Events : public grove::test::LeakChecked {};
 
 TEST_F(Events, SpawnedNamesTheGreenletAndItsParent) {
     std::vector<std::string> seen;
-    auto sub = grove::events::subscribe([&](const grove::events::GreenletSpawned& e) {
-        seen.push_back(e.greenlet.name() + " by " + e.parent.name());
-    });
+    auto sub = grove::events::subscribe(
+        [&](const grove::events::GreenletSpawned& e) { seen.push_back(e.greenlet.name() + " by " + e.parent.name()); });
     GreenletBase* outer_ptr = nullptr;
     auto outer = grove::spawn_with({.name = "outer"}, [&] {
         outer_ptr = grove::getcurrent();

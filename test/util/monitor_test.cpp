@@ -91,9 +91,8 @@ TEST_F(Monitor, MemoryThresholdFiresOnce) {
 }
 
 TEST(MonitorChild, ConfiguredByEnvironment) {
-    const auto r = grove::test::run_child(
-        "spin", {"GROVE_MONITOR_THREAD=1", "GROVE_MAX_BLOCKING_TIME=0.1"},
-        [](pid_t, const std::string&) { return false; });  // runs to its end
+    const auto r = grove::test::run_child("spin", {"GROVE_MONITOR_THREAD=1", "GROVE_MAX_BLOCKING_TIME=0.1"},
+                                          [](pid_t, const std::string&) { return false; });  // runs to its end
     EXPECT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.err;
     EXPECT_NE(r.err.find("has not switched for"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("in child_spins_without_yielding()"), std::string::npos) << r.err;

@@ -32,20 +32,24 @@ TEST(RunInfoSignal, Usr1PrintsTheRunInfoOfALiveProcess) {
 TEST(RunInfoSignal, OffByDefault) {
     // Without the setting SIGUSR1 keeps its default action: it ends the process.
     bool signalled = false;
-    const auto r = run_child("wait", {}, [&](pid_t pid, const std::string&) {
-        if (!signalled) {
-            signalled = true;
-            ::kill(pid, SIGUSR1);
-        }
-        return false;
-    }, std::chrono::seconds(3));
+    const auto r = run_child(
+        "wait", {},
+        [&](pid_t pid, const std::string&) {
+            if (!signalled) {
+                signalled = true;
+                ::kill(pid, SIGUSR1);
+            }
+            return false;
+        },
+        std::chrono::seconds(3));
     EXPECT_TRUE(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGUSR1) << r.err;
     EXPECT_EQ(r.err.find("grove run info"), std::string::npos) << r.err;
 }
 
 TEST(ConfigStartup, BadVariableStopsTheProgramWithTheVariableNamed) {
-    const auto r = run_child("wait", {"GROVE_MAX_BLOCKING_TIME=fast"}, [](pid_t, const std::string&) { return true; },
-                             std::chrono::seconds(5));
+    const auto r = run_child(
+        "wait", {"GROVE_MAX_BLOCKING_TIME=fast"}, [](pid_t, const std::string&) { return true; },
+        std::chrono::seconds(5));
     EXPECT_FALSE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
     EXPECT_NE(r.err.find("std::invalid_argument"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("GROVE_MAX_BLOCKING_TIME='fast'"), std::string::npos) << r.err;

@@ -125,9 +125,10 @@ void overflow_check() {
     int status = 0;
     waitpid(pid, &status, 0);
     const bool named = err.find("stack overflow") != std::string::npos;
-    std::printf("overflow check (child): %s; %s\n",
-                WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : ("exit " + std::to_string(WEXITSTATUS(status))).c_str(),
-                named ? "DETECTED and reported" : "NOT reported");
+    std::printf(
+        "overflow check (child): %s; %s\n",
+        WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : ("exit " + std::to_string(WEXITSTATUS(status))).c_str(),
+        named ? "DETECTED and reported" : "NOT reported");
     if (!err.empty()) std::printf("  child stderr: %s", err.c_str());
 }
 
@@ -178,10 +179,11 @@ int main(int argc, char** argv) {
                 per_kb / floor_kb, static_cast<double>(rss1) / 1024.0);
     std::printf("mappings: %ld -> %ld   guarded stacks: %zu (budget %zu, vm.max_map_count-based)\n", maps0, maps1,
                 grove::detail::StackPool::guarded_count(), grove::detail::StackPool::guard_budget());
-    std::printf("RESULT n=%zu start_s=%.4f floor_s=%.4f start_ratio=%.3f rss_kb=%.3f floor_kb=%.3f rss_ratio=%.3f "
-                "rss_total_mb=%.1f guarded=%zu\n",
-                n, start_s, floor.seconds, start_s / floor.seconds, per_kb, floor_kb, per_kb / floor_kb,
-                static_cast<double>(rss1) / 1024.0, grove::detail::StackPool::guarded_count());
+    std::printf(
+        "RESULT n=%zu start_s=%.4f floor_s=%.4f start_ratio=%.3f rss_kb=%.3f floor_kb=%.3f rss_ratio=%.3f "
+        "rss_total_mb=%.1f guarded=%zu\n",
+        n, start_s, floor.seconds, start_s / floor.seconds, per_kb, floor_kb, per_kb / floor_kb,
+        static_cast<double>(rss1) / 1024.0, grove::detail::StackPool::guarded_count());
     std::fflush(stdout);
 
     if (check_overflow) overflow_check();

@@ -45,10 +45,10 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 /// max_body_size, de-chunked) before the handler runs; a handler therefore
 /// never blocks on the client's upload. Valid only during the handler call.
 struct Request {
-    std::string method;   ///< "GET", as sent (methods are case-sensitive)
-    std::string target;   ///< the request-target: "/path?query"
-    std::string path;     ///< target up to '?' (not percent-decoded)
-    std::string query;    ///< after '?', "" if none
+    std::string method;     ///< "GET", as sent (methods are case-sensitive)
+    std::string target;     ///< the request-target: "/path?query"
+    std::string path;       ///< target up to '?' (not percent-decoded)
+    std::string query;      ///< after '?', "" if none
     int version_minor = 1;  ///< HTTP/1.<minor>: 0 or 1
     Headers headers;
     std::string body;

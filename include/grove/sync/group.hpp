@@ -133,7 +133,7 @@ private:
     void on_death(GreenletBase& g) noexcept;
 
     std::unordered_map<const GreenletBase*, Member> members_;
-    WaitList empty_waiters_;     // join() waiters, all woken when members_ becomes empty
+    WaitList empty_waiters_;  // join() waiters, all woken when members_ becomes empty
     std::exception_ptr first_error_;
 };
 

@@ -195,8 +195,7 @@ private:
         std::optional<T> x;
         if (store_.size() > 0) {
             x.emplace(store_.pop());
-            while (store_.size() < capacity_ && !putters_.empty())
-                store_.push(take_from_putter());
+            while (store_.size() < capacity_ && !putters_.empty()) store_.push(take_from_putter());
         } else if (!putters_.empty()) {
             x.emplace(take_from_putter());
         }

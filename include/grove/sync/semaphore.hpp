@@ -76,10 +76,10 @@ private:
     void give() noexcept;
 
     int counter_;
-    int bound_;            // the initial value; checked only when bounded_
+    int bound_;  // the initial value; checked only when bounded_
     bool bounded_ = false;
-    WaitList acquirers_;   // greenlets in acquire(); woken only by give(), each with one permit
-    WaitList watchers_;    // greenlets in wait(); all woken when counter_ turns positive
+    WaitList acquirers_;  // greenlets in acquire(); woken only by give(), each with one permit
+    WaitList watchers_;   // greenlets in wait(); all woken when counter_ turns positive
 };
 
 /// A Semaphore whose release() throws std::logic_error when the counter
