@@ -167,10 +167,11 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
 void StackPool::allocate(ContextState& c, std::size_t size) {
     size = size ? round_to_pages(size) : default_stack_size();
     Slot slot{};
-    auto& list = free_[size];
-    if (!list.empty()) {
-        slot = list.back();
-        list.pop_back();
+    FreeList& list = free_[size];
+    if (!list.slots.empty()) {
+        slot = list.slots.back();
+        list.slots.pop_back();
+        if (list.cold > list.slots.size()) list.cold = list.slots.size();
     } else if (kernel_guard_install()) {
         slot = carve(size, true);
     } else if (g_guarded.load(std::memory_order_relaxed) < guard_budget()) {
@@ -218,12 +219,13 @@ void StackPool::release(ContextState& c) noexcept {
 #endif
     Slot slot{c.stack_base, c.stack_size, c.stack_guarded, c.tsan_fiber, c.stack_in_arena};
     try {
-        // LIFO: the newest is the hottest and is reused first. The slot that
-        // slides out of the hot window gives its memory back; the hot top never.
-        auto& list = free_[slot.size];
-        list.push_back(slot);
-        if (list.size() > kHotCap) {
-            const Slot& cold = list[list.size() - 1 - kHotCap];
+        // LIFO: the newest is the hottest and is reused first. Slots that
+        // slide out of the hot window give their memory back, each once; the
+        // hot top never does.
+        FreeList& list = free_[slot.size];
+        list.slots.push_back(slot);
+        while (list.slots.size() - list.cold > kHotCap) {
+            const Slot& cold = list.slots[list.cold++];
             madvise(cold.base, cold.size, MADV_DONTNEED);
         }
     } catch (...) {
@@ -249,7 +251,7 @@ void unmap(void* p, std::size_t length) noexcept {
 StackPool::~StackPool() {
     const std::size_t guard = page_size();
     for (auto& [size, list] : free_)
-        for (auto& slot : list) {
+        for (auto& slot : list.slots) {
 #if GROVE_TSAN
             if (slot.tsan_fiber) __tsan_destroy_fiber(slot.tsan_fiber);
 #endif

@@ -70,7 +70,11 @@ private:
         std::size_t length;
     };
     Slot carve(std::size_t size, bool guard);
-    std::unordered_map<std::size_t, std::vector<Slot>> free_;
+    struct FreeList {
+        std::vector<Slot> slots;  // LIFO: back() is the hottest
+        std::size_t cold = 0;     // slots[0, cold) already gave their memory back
+    };
+    std::unordered_map<std::size_t, FreeList> free_;
     std::vector<Arena> arenas_;
     char* arena_cursor_ = nullptr;
     char* arena_end_ = nullptr;
