@@ -133,25 +133,26 @@ void GreenletBase::kill(std::exception_ptr e, bool block, std::optional<Duration
     if (block) join(timeout);
 }
 
-GreenletBase::LinkId GreenletBase::link(LinkCallback cb) {
-    const LinkId id = state_.next_link_id++;
-    state_.links.push_back({id, detail::LinkKind::Any, std::move(cb)});
-    if (dead()) hub_for(*this, "GreenletBase::link").queue_notification(*this);
+namespace {
+GreenletBase::LinkId add_link(GreenletBase& g, detail::LinkKind kind, GreenletBase::LinkCallback cb, const char* call) {
+    auto& s = Runtime::state(g);
+    const GreenletBase::LinkId id = s.next_link_id++;
+    s.links.push_back({id, kind, std::move(cb)});
+    if (g.dead()) hub_for(g, call).queue_notification(g);  // already dead: runs on the next hub turn
     return id;
+}
+}  // namespace
+
+GreenletBase::LinkId GreenletBase::link(LinkCallback cb) {
+    return add_link(*this, detail::LinkKind::Any, std::move(cb), "GreenletBase::link");
 }
 
 GreenletBase::LinkId GreenletBase::link_value(LinkCallback cb) {
-    const LinkId id = state_.next_link_id++;
-    state_.links.push_back({id, detail::LinkKind::Value, std::move(cb)});
-    if (dead()) hub_for(*this, "GreenletBase::link_value").queue_notification(*this);
-    return id;
+    return add_link(*this, detail::LinkKind::Value, std::move(cb), "GreenletBase::link_value");
 }
 
 GreenletBase::LinkId GreenletBase::link_exception(LinkCallback cb) {
-    const LinkId id = state_.next_link_id++;
-    state_.links.push_back({id, detail::LinkKind::Exception, std::move(cb)});
-    if (dead()) hub_for(*this, "GreenletBase::link_exception").queue_notification(*this);
-    return id;
+    return add_link(*this, detail::LinkKind::Exception, std::move(cb), "GreenletBase::link_exception");
 }
 
 bool GreenletBase::unlink(LinkId id) {

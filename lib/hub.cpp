@@ -201,11 +201,18 @@ GreenletBase* HubImpl::pick_next() noexcept {
     return &hub_greenlet_;
 }
 
-void HubImpl::prepare(GreenletBase* g) {
+bool HubImpl::prepare(GreenletBase* g) noexcept {
     GreenletState& s = Runtime::state(*g);
-    stacks_.allocate(s.ctx, s.stack_request);
+    try {
+        stacks_.allocate(s.ctx, s.stack_request);
+    } catch (...) {
+        Runtime::finish(*g, std::current_exception(), nullptr);
+        s.self.reset();  // the notification queue holds it for the report
+        return false;
+    }
     context_make(s.ctx, &Runtime::greenlet_main);
     s.phase = Phase::Running;
+    return true;
 }
 
 void HubImpl::switch_to(GreenletBase* next) noexcept {
@@ -213,15 +220,9 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
     // A greenlet that has not begun gets its stack now: kill-before-start and
     // spawn itself never touch a stack. If none can be mapped, it dies with
     // that error (reported, rethrown by get()) and someone else runs.
-    while (Runtime::state(*next).phase == Phase::Scheduled) {
-        try {
-            prepare(next);
-        } catch (...) {
-            Runtime::finish(*next, std::current_exception(), nullptr);
-            Runtime::state(*next).self.reset();  // the notification queue holds it for the report
-            next = (cur == &hub_greenlet_) ? pick_next() : &hub_greenlet_;
-            if (next == cur) return;
-        }
+    while (Runtime::state(*next).phase == Phase::Scheduled && !prepare(next)) {
+        next = (cur == &hub_greenlet_) ? pick_next() : &hub_greenlet_;
+        if (next == cur) return;
     }
     if (next == cur) return;
     current_ = next;
@@ -525,15 +526,7 @@ void Runtime::greenlet_main() {
     // Straight to the hub when it has a report or links to run, so they come
     // before any joiner resumes (as in gevent).
     GreenletBase* next = g->state_.notify_queued ? &hub.hub_greenlet_ : hub.pick_next();
-    while (next->state_.phase == Phase::Scheduled) {
-        try {
-            hub.prepare(next);
-        } catch (...) {
-            finish(*next, std::current_exception(), nullptr);
-            next->state_.self.reset();
-            next = &hub.hub_greenlet_;
-        }
-    }
+    if (next->state_.phase == Phase::Scheduled && !hub.prepare(next)) next = &hub.hub_greenlet_;
     hub.current_ = next;
     ++next->state_.switches;
     hub.note_switch(g);

@@ -69,6 +69,7 @@ struct Runtime {
 
     // Waiter internals.
     static void waiter_timer_fired(Waiter& w) noexcept;
+    static void waiter_stop_timer(Waiter& w) noexcept;
     static ev_timer& timer(TimerSlot& slot) noexcept { return *reinterpret_cast<ev_timer*>(slot.bytes); }
 
     // Timeout internals.
@@ -152,7 +153,9 @@ private:
     [[noreturn]] void run_loop();
     void switch_to(GreenletBase* next) noexcept;
     GreenletBase* pick_next() noexcept;
-    void prepare(GreenletBase* g);
+    /// Gives a greenlet that has not begun its stack and context; if no stack
+    /// can be mapped, finishes it with that error and returns false.
+    bool prepare(GreenletBase* g) noexcept;
     void process_notifications();
     void run_callbacks();
     void loop_ran_dry();

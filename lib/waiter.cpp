@@ -104,11 +104,7 @@ Waiter::Waiter(const char* what, const void* object) : what_(what), object_(obje
 }
 
 Waiter::~Waiter() {
-    ev_timer& t = Runtime::timer(timer_);
-    if (ev_is_active(&t)) {
-        if (!keeps_alive_) ev_ref(hub_->loop());
-        ev_timer_stop(hub_->loop(), &t);
-    }
+    Runtime::waiter_stop_timer(*this);
     auto& s = Runtime::state(*greenlet_);
     if (s.parked_on == this) s.parked_on = nullptr;
 }
@@ -142,11 +138,7 @@ bool Waiter::wait_until(std::optional<Deadline> deadline) {
         detail::GreenletState& s;
         ~Unpark() {
             s.parked_on = nullptr;
-            ev_timer& t = Runtime::timer(w->timer_);
-            if (ev_is_active(&t)) {
-                if (!w->keeps_alive_) ev_ref(w->hub_->loop());
-                ev_timer_stop(w->hub_->loop(), &t);
-            }
+            Runtime::waiter_stop_timer(*w);
         }
     } unpark{this, s};
     while (!woken_ && !timed_out_) hub.suspend();
@@ -157,6 +149,13 @@ void Waiter::wake() noexcept {
     if (woken_) return;
     woken_ = true;
     if (Runtime::state(*greenlet_).parked_on == this) static_cast<HubImpl*>(hub_)->schedule(greenlet_);
+}
+
+void detail::Runtime::waiter_stop_timer(Waiter& w) noexcept {
+    ev_timer& t = timer(w.timer_);
+    if (!ev_is_active(&t)) return;
+    if (!w.keeps_alive_) ev_ref(w.hub_->loop());  // libev: re-reference an unref'd watcher before stopping it
+    ev_timer_stop(w.hub_->loop(), &t);
 }
 
 void detail::Runtime::waiter_timer_fired(Waiter& w) noexcept {
