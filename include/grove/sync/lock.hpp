@@ -5,7 +5,7 @@
 #include <optional>
 
 #include <grove/duration.hpp>
-#include <grove/sync/detail/until.hpp>
+#include <grove/sync/detail/std_lockable.hpp>
 #include <grove/sync/semaphore.hpp>
 
 namespace grove {
@@ -29,7 +29,7 @@ public:
 /// waiter that dies before it resumes passes on to the next one.
 /// release() by a greenlet that does not own it throws std::logic_error.
 /// Meets the std Lockable / TimedLockable requirements.
-class RLock {
+class RLock : public detail::StdLockable<RLock> {
 public:
     RLock() = default;
     RLock(const RLock&) = delete;
@@ -47,18 +47,6 @@ public:
     GreenletBase* owner() const noexcept { return owner_; }
     /// How many times the owner holds it.
     int count() const noexcept { return count_; }
-
-    void lock() { acquire(); }
-    void unlock() { release(); }
-    bool try_lock() { return acquire(false); }
-    template <class Rep, class Period>
-    bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
-        return acquire(true, std::chrono::duration_cast<Duration>(d));
-    }
-    template <class C, class D>
-    bool try_lock_until(const std::chrono::time_point<C, D>& tp) {
-        return acquire(true, detail::until(tp));
-    }
 
 private:
     Semaphore block_{1};

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include <grove/duration.hpp>
-#include <grove/sync/detail/until.hpp>
+#include <grove/sync/detail/std_lockable.hpp>
 #include <grove/waiter.hpp>
 
 namespace grove {
@@ -23,7 +23,7 @@ namespace grove {
 /// Meets the std Lockable / TimedLockable requirements, so std::lock_guard,
 /// std::unique_lock and std::scoped_lock work with it. Single-threaded: all
 /// members on the thread of the waiting greenlets' hub.
-class Semaphore {
+class Semaphore : public detail::StdLockable<Semaphore> {
 public:
     /// `value` permits; std::invalid_argument if negative.
     explicit Semaphore(int value = 1);
@@ -56,18 +56,6 @@ public:
     int counter() const noexcept { return counter_; }
     /// Greenlets waiting in acquire().
     std::size_t waiting() const noexcept { return acquirers_.size(); }
-
-    void lock() { acquire(); }
-    void unlock() { release(); }
-    bool try_lock() { return acquire(false); }
-    template <class Rep, class Period>
-    bool try_lock_for(const std::chrono::duration<Rep, Period>& d) {
-        return acquire(true, std::chrono::duration_cast<Duration>(d));
-    }
-    template <class C, class D>
-    bool try_lock_until(const std::chrono::time_point<C, D>& tp) {
-        return acquire(true, detail::until(tp));
-    }
 
 protected:
     Semaphore(int value, bool bounded);
