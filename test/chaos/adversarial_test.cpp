@@ -469,25 +469,7 @@ TEST_F(Adversarial, DoubleKillKeepsTheFirstExceptionAndKillingTheDeadIsANoOp) {
     EXPECT_EQ(links, 1);
 }
 
-// --- a throwing link among three ------------------------------------------------
-
-TEST_F(Adversarial, ThrowingLinkAmongThreeIsReportedAndTheOthersRunOnce) {
-    test::StderrCapture err;
-    std::vector<int> ran;
-    auto g = spawn([] {});
-    g->link([&](GreenletBase&) { ran.push_back(1); });
-    g->link([&](GreenletBase&) {
-        ran.push_back(2);
-        throw std::runtime_error("link two broke");
-    });
-    g->link([&](GreenletBase&) { ran.push_back(3); });
-    g->join();
-    sleep();
-    sleep();
-    EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
-    EXPECT_NE(err.take().find("link two broke"), std::string::npos) << "the failing link must be reported";
-    EXPECT_EQ(*spawn([] { return 4; })->get(), 4) << "the hub must survive";
-}
+// (A throwing link among three: test/core/link_test.cpp, AThrowingLinkAmongThreeIsReportedAndTheOthersRun.)
 
 // --- a blocking call from the hub ------------------------------------------------
 
