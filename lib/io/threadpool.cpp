@@ -2,14 +2,14 @@
 // completions posted back to each submitter's hub.
 //
 // Ownership of a job in flight (Task):
-//   submit()  on the hub thread: takes a Hub::KeepAlive (the hub stays busy)
-//             and the hub's Remote, queues the Task under `mutex`;
-//   worker    pops it, runs `job` unlocked, then posts `done` + the KeepAlive
-//             to the Remote;
-//   hub       runs the posted callback: drops the KeepAlive, calls `done`.
-// If the hub was destroyed meanwhile, post() fails and the KeepAlive is
-// released without being destroyed (its destructor would touch the freed
-// loop): a deliberate, bounded leak of one small object per orphaned job.
+//   submit()  on the hub thread: takes a reference on the hub's loop (the hub
+//             stays busy, as with a Hub::KeepAlive) and the hub's Remote,
+//             queues the Task under `mutex`;
+//   worker    pops it, runs `job` unlocked, then posts `done` to the Remote;
+//   hub       runs the posted callback: drops the loop reference, calls `done`.
+// If the hub was destroyed meanwhile, post() fails: the reference died with the
+// loop, and the worker destroys the callback without running it. The reference
+// is a count on the loop, not an object, so nothing is left to free.
 #include <grove/io/threadpool.hpp>
 
 #include <condition_variable>
@@ -22,6 +22,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <ev.h>
+
 #include <grove/config.hpp>
 #include <grove/hub.hpp>
 #include <grove/waiter.hpp>
@@ -33,8 +35,11 @@ struct Task {
     std::function<void()> job;
     std::function<void()> done;
     std::shared_ptr<Hub::Remote> remote;
-    Hub::KeepAlive* keep_alive;  // owned; see the header comment
 };
+
+/// The hub of the calling thread stays busy until release_hub() on that thread.
+void hold_hub(Hub& hub) noexcept { ev_ref(hub.loop()); }
+void release_hub() noexcept { ev_unref(get_hub().loop()); }
 
 void run_job(Task& t) noexcept {
     try {
@@ -45,12 +50,11 @@ void run_job(Task& t) noexcept {
         std::fputs("grove: ThreadPool job threw a non-std exception\n", stderr);
     }
     t.job = nullptr;  // its captures die here, on the worker
-    Hub::KeepAlive* keep = t.keep_alive;
-    const bool posted = t.remote->post([keep, done = std::move(t.done)] {
-        delete keep;
+    const bool posted = t.remote->post([done = std::move(t.done)] {
+        release_hub();
         done();
     });
-    (void)posted;  // false: the hub is gone, and with it the need for `keep`
+    (void)posted;  // false: the hub is gone, and with it its loop's reference
 }
 
 // What join() waits for: the jobs this thread submitted to a pool and whose
@@ -117,7 +121,6 @@ std::size_t ThreadPool::size() const noexcept { return impl_->size; }
 
 void ThreadPool::submit(std::function<void()> job, std::function<void()> done) {
     Hub& hub = get_hub();
-    auto keep = std::make_unique<Hub::KeepAlive>();
     ++t_joiners[this].in_flight;
     struct Undo {  // a submit that throws never counts
         const ThreadPool* pool;
@@ -133,22 +136,21 @@ void ThreadPool::submit(std::function<void()> job, std::function<void()> done) {
         } finish{this};
         done();
     };
-    Task t{std::move(job), std::move(counted), hub.remote(), nullptr};
+    Task t{std::move(job), std::move(counted), hub.remote()};
     std::unique_lock<std::mutex> lock(impl_->mutex);
     if (impl_->stopping) throw std::logic_error("grove::ThreadPool::submit: the pool is being destroyed");
     impl_->queue.push_back(std::move(t));
-    impl_->queue.back().keep_alive = keep.release();
     if (impl_->queue.size() > impl_->idle && impl_->threads.size() < impl_->size) {
         try {
             impl_->threads.emplace_back([impl = impl_.get()] { impl->worker(); });
         } catch (...) {
             if (impl_->threads.empty()) {  // nobody could ever run it
-                delete impl_->queue.back().keep_alive;
                 impl_->queue.pop_back();
                 throw;
             }
         }
     }
+    hold_hub(hub);  // nothing can throw past here
     lock.unlock();
     undo.armed = false;
     impl_->cv.notify_one();
