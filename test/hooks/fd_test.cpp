@@ -204,8 +204,8 @@ TEST_F(Hooks, CloseWakesWaitersWithEbadfAndReuseGetsNoStaleWakeup) {
     print_elapsed("close -> waiter woken", since(start));
     EXPECT_EQ(n, -1);
     EXPECT_EQ(err, EBADF);
-    EXPECT_LT(since(start), 0.1);
-    Pair q;  // takes the freed number
+    EXPECT_LT(since(start), 1.0);  // woken by the close, not by a later event
+    Pair q;                        // takes the freed number
     EXPECT_EQ(q.a, fd);
     bool woke = false;
     auto reader = grove::spawn([&] {

@@ -102,7 +102,7 @@ TEST_F(Hooks, HeartbeatNeverStallsWhileOthersResolveAndSleep) {
             EXPECT_STREQ(host, "127.0.0.1");
             EXPECT_NE(::gethostbyname("localhost"), nullptr);
         }));
-        work.push_back(grove::spawn([] { std::this_thread::sleep_for(50ms); }));
+        work.push_back(grove::spawn([] { std::this_thread::sleep_for(200ms); }));
     }
     work.push_back(grove::spawn([] { ::sleep(1); }));
     const auto start = std::chrono::steady_clock::now();
@@ -111,7 +111,10 @@ TEST_F(Hooks, HeartbeatNeverStallsWhileOthersResolveAndSleep) {
     beat->join();
     print_elapsed("resolve/sleep work", since(start));
     print_elapsed("worst heartbeat gap (1 ms beat)", worst);
-    EXPECT_LT(worst, 0.030);
+    // Any call that blocked the thread would stall the beat for its whole
+    // length (>= 200 ms); the bound sits well below that and well above what a
+    // loaded CI machine's scheduler adds (the gap is typically 1-2 ms, printed).
+    EXPECT_LT(worst, 0.150);
 }
 
 TEST(HooksThread, PlainThreadSleepsForRealWithoutAHub) {
