@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "clock.hpp"
 #include "runtime.hpp"
 #include "util/observe.hpp"
 
@@ -35,18 +36,14 @@ bool is_greenlet_exit(const std::exception_ptr& e) {
     }
 }
 
-void start_timer_cb(struct ev_loop*, ev_timer* t, int) {
-    auto* g = static_cast<GreenletBase*>(t->data);
+void start_timer_fired(detail::HubTimer& t) noexcept {
+    auto* g = static_cast<GreenletBase*>(t.data);
     static_cast<HubImpl*>(g->hub())->schedule(g);
 }
 
 }  // namespace
 
-GreenletBase::GreenletBase() {
-    ev_timer& t = Runtime::timer(state_.start_timer);
-    ev_init(&t, &start_timer_cb);
-    t.data = this;
-}
+GreenletBase::GreenletBase() { Runtime::init_timer(state_.start_timer, &start_timer_fired, this); }
 
 GreenletBase::~GreenletBase() {
     if (state_.in_ready && state_.hub) static_cast<HubImpl*>(state_.hub)->unschedule(this);
@@ -83,12 +80,9 @@ void GreenletBase::start_later(Duration delay) {
     start();
     auto& hub = *static_cast<HubImpl*>(state_.hub);
     hub.unschedule(this);
-    ev_timer& t = Runtime::timer(state_.start_timer);
-    double after = 0;
-    if (deadline && *deadline != Deadline::min()) after = Duration(*deadline - Clock::now()).count();
-    ev_now_update(hub.ev());
-    ev_timer_set(&t, after > 0 ? after : 0., 0.);
-    ev_timer_start(hub.ev(), &t);
+    const std::int64_t due =
+        deadline && *deadline != Deadline::min() ? detail::to_ns(*deadline) : detail::clock_now_ns();
+    hub.arm_timer(Runtime::timer(state_.start_timer), due);
 }
 
 bool GreenletBase::join(std::optional<Duration> timeout) {
@@ -112,8 +106,7 @@ void GreenletBase::kill(std::exception_ptr e, bool block, std::optional<Duration
         // Never begun: it never will. Its outcome is the kill.
         auto keep = state_.self;  // `this` may lose its last owner below
         hub.unschedule(this);
-        ev_timer& t = Runtime::timer(state_.start_timer);
-        if (ev_is_active(&t)) ev_timer_stop(hub.ev(), &t);
+        hub.disarm_timer(Runtime::timer(state_.start_timer));
         if (!state_.hub) state_.hub = &hub;
         if (is_greenlet_exit(e))
             Runtime::finish(*this, nullptr, std::move(e));
@@ -211,7 +204,7 @@ std::vector<Ref<GreenletBase>> joinall(const std::vector<Ref<GreenletBase>>& gre
         if (!g->dead()) {
             if (deadline) {
                 if (*deadline == Deadline::min()) continue;
-                const Duration left = *deadline - Clock::now();
+                const Duration left = *deadline - now();
                 if (left.count() <= 0) continue;
                 g->join(left);
             } else {

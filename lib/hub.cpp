@@ -26,6 +26,7 @@
 
 #include <grove/config.hpp>
 
+#include "clock.hpp"
 #include "context.hpp"
 #include "report.hpp"
 #include "util/observe.hpp"
@@ -77,6 +78,19 @@ GreenletBase* ReadyQueue::pop_front() noexcept {
     return g;
 }
 
+GreenletBase* ReadyQueue::pop_at(std::size_t i) noexcept {
+    GreenletBase* g;
+    if (i < size_ / 2) {
+        g = head_;
+        while (i--) g = Runtime::state(*g).ready_next;
+    } else {
+        g = tail_;
+        for (std::size_t back = size_ - 1 - i; back--;) g = Runtime::state(*g).ready_prev;
+    }
+    remove(g);
+    return g;
+}
+
 void ReadyQueue::remove(GreenletBase* g) noexcept {
     GreenletState& s = Runtime::state(*g);
     if (!s.in_ready) return;
@@ -105,6 +119,8 @@ HubImpl::HubImpl() {
     async_.data = this;
     ev_async_start(loop_, &async_);
     ev_unref(loop_);  // cross-thread wake-ups never keep the loop alive by themselves
+    ev_init(&wakeup_, &HubImpl::wakeup_cb);
+    wakeup_.data = this;
 
     GreenletState& m = Runtime::state(main_);
     m.is_main = true;
@@ -131,6 +147,13 @@ HubImpl::~HubImpl() {
     }
     ev_ref(loop_);
     ev_async_stop(loop_, &async_);
+    if (ev_is_active(&wakeup_)) {
+        ev_ref(loop_);
+        ev_timer_stop(loop_, &wakeup_);
+    }
+    // Timers still armed belong to objects that outlive us (a Timeout on the
+    // main stack): mark them disarmed, so they never reach another hub's heap.
+    while (!timers_.empty()) timers_.remove(timers_.top());
     // The hub fiber sits in run_loop() forever and owns nothing that needs
     // unwinding: its stack is simply returned.
     stacks_.release(Runtime::state(hub_greenlet_).ctx);
@@ -196,7 +219,7 @@ GreenletBase* HubImpl::pick_next() noexcept {
     // Reports, links and callbacks waiting for the hub go first.
     if (direct_budget_ > 0 && !ready_.empty() && notify_.empty() && callbacks_.empty()) {
         --direct_budget_;
-        return ready_.pop_front();
+        return pop_ready();
     }
     return &hub_greenlet_;
 }
@@ -274,7 +297,7 @@ void HubImpl::run_loop() {
             }
             polled = false;
             direct_budget_ = kDirectBudget;
-            switch_to(ready_.pop_front());
+            switch_to(pop_ready());
             continue;
         }
         if (!notify_.empty() || !callbacks_.empty()) continue;
@@ -284,16 +307,113 @@ void HubImpl::run_loop() {
             polled = true;
             continue;
         }
+        const bool virtual_clock = t_deterministic.virtual_clock;
+        if (virtual_clock && timers_.referenced() > 0) {
+            const bool jump = only_time_can_wake();
+            polled = true;
+            if (jump) {
+                // Every greenlet waits on time: the virtual clock jumps to the
+                // earliest due instead of sleeping until it.
+                t_deterministic.virtual_now_ns = std::max(t_deterministic.virtual_now_ns, timers_.top().due_ns);
+                fire_due_timers();
+            }
+            if (jump || !ready_.empty() || !notify_.empty() || !callbacks_.empty() || !idle_waiters_.empty()) continue;
+        }
         // ev_run returns the count of referenced active watchers: with none,
         // it polls once without blocking and nothing can ever wake anyone.
         polling_.store(true, std::memory_order_relaxed);
+        if (virtual_clock) blocked_since_ns_ = real_now_ns();
         const int active = ev_run(loop_, EVRUN_ONCE);
+        if (virtual_clock) {
+            catch_up_virtual_clock();
+            blocked_since_ns_ = 0;
+        }
         polling_.store(false, std::memory_order_relaxed);
         polled = true;
         last_poll_ = Clock::now();
         if (active == 0 && ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty())
             loop_ran_dry();
     }
+}
+
+GreenletBase* HubImpl::pop_ready() noexcept {
+    if (t_deterministic.seeded_order && ready_.size() > 1) [[unlikely]]
+        return ready_.pop_at(next_random() % ready_.size());
+    return ready_.pop_front();
+}
+
+bool HubImpl::only_time_can_wake() {
+    const int active = ev_run(loop_, EVRUN_NOWAIT);  // first lets in I/O that is already there
+    return ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty() &&
+           active == timers_.referenced() && !timers_.empty();
+}
+
+void HubImpl::catch_up_virtual_clock() noexcept {
+    if (!blocked_since_ns_) return;
+    const std::int64_t now = real_now_ns();
+    t_deterministic.virtual_now_ns += now - blocked_since_ns_;
+    blocked_since_ns_ = now;
+}
+
+// --- timers --------------------------------------------------------------------
+//
+// Referenced timers hold a reference on the loop (ev_ref) while armed, so
+// ev_run's count of referenced watchers includes them as it did when each was
+// an ev_timer; libev's one timer, wakeup_, is itself unreferenced.
+
+void HubImpl::arm_timer(HubTimer& t, std::int64_t due_ns) {
+    disarm_timer(t);
+    timers_.push(t, due_ns);
+    if (t.referenced) ev_ref(loop_);
+    if (!ev_is_active(&wakeup_) || due_ns < wakeup_due_ns_) rearm_wakeup();
+}
+
+void HubImpl::arm_timer_after(HubTimer& t, double after) {
+    const std::int64_t left = after > 0 ? static_cast<std::int64_t>(after * 1e9) : 0;
+    arm_timer(t, clock_now_ns() + left);
+}
+
+void HubImpl::disarm_timer(HubTimer& t) noexcept {
+    if (!t.armed()) return;
+    if (t.referenced) ev_unref(loop_);
+    timers_.remove(t);  // wakeup_ may now be early: it finds nothing due and re-arms
+}
+
+void HubImpl::shift_timers(std::int64_t delta_ns) noexcept {
+    timers_.shift(delta_ns);
+    rearm_wakeup();
+}
+
+void HubImpl::fire_due_timers() noexcept {
+    const std::int64_t now = clock_now_ns();
+    while (!timers_.empty() && timers_.top().due_ns <= now) {
+        HubTimer& t = timers_.top();
+        disarm_timer(t);
+        t.fire(t);
+    }
+    rearm_wakeup();
+}
+
+void HubImpl::rearm_wakeup() noexcept {
+    if (ev_is_active(&wakeup_)) {
+        if (!timers_.empty() && timers_.top().due_ns == wakeup_due_ns_) return;
+        ev_ref(loop_);  // libev: re-reference an unreferenced watcher before stopping it
+        ev_timer_stop(loop_, &wakeup_);
+    }
+    if (timers_.empty()) return;
+    wakeup_due_ns_ = timers_.top().due_ns;
+    const std::int64_t left = wakeup_due_ns_ - clock_now_ns();
+    ev_now_update(loop_);
+    ev_timer_set(&wakeup_, left > 0 ? static_cast<double>(left) * 1e-9 : 0., 0.);
+    ev_timer_start(loop_, &wakeup_);
+    ev_unref(loop_);
+}
+
+void HubImpl::wakeup_cb(struct ev_loop* loop, ev_timer* w, int) {
+    ev_ref(loop);  // libev stopped the one-shot timer before calling us: rebalance the unref
+    auto* hub = static_cast<HubImpl*>(w->data);
+    if (t_deterministic.virtual_clock) hub->catch_up_virtual_clock();
+    hub->fire_due_timers();
 }
 
 void HubImpl::loop_ran_dry() {

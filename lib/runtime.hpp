@@ -11,6 +11,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <mutex>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include <grove/waiter.hpp>
 
 #include "stack.hpp"
+#include "timers.hpp"
 
 namespace grove::detail {
 
@@ -35,6 +37,8 @@ public:
     std::size_t size() const noexcept { return size_; }
     void push_back(GreenletBase* g) noexcept;
     GreenletBase* pop_front() noexcept;
+    /// Removes and returns the `i`th from the front (i < size()), walking from the nearer end.
+    GreenletBase* pop_at(std::size_t i) noexcept;
     void remove(GreenletBase* g) noexcept;
 
 private:
@@ -70,14 +74,22 @@ struct Runtime {
     // Waiter internals.
     static void waiter_timer_fired(Waiter& w) noexcept;
     static void waiter_stop_timer(Waiter& w) noexcept;
-    static ev_timer& timer(TimerSlot& slot) noexcept { return *reinterpret_cast<ev_timer*>(slot.bytes); }
+    /// The HubTimer in `slot`; init_timer() began its life in the owner's constructor.
+    static HubTimer& timer(TimerSlot& slot) noexcept { return *std::launder(reinterpret_cast<HubTimer*>(slot.bytes)); }
+    static HubTimer& init_timer(TimerSlot& slot, HubTimer::Fire fire, void* data) noexcept {
+        auto* t = new (slot.bytes) HubTimer{};
+        t->fire = fire;
+        t->data = data;
+        return *t;
+    }
 
     // Timeout internals.
     static void timeout_fired(Timeout& t) noexcept;
     static std::uint64_t serial(const Timeout& t) noexcept { return t.serial_; }
 };
 
-static_assert(sizeof(ev_timer) <= sizeof(TimerSlot), "TimerSlot too small for ev_timer");
+static_assert(sizeof(HubTimer) <= sizeof(TimerSlot) && alignof(HubTimer) <= alignof(TimerSlot),
+              "TimerSlot too small for a HubTimer");
 
 /// The thread's hub. Invariants:
 ///  - exactly one greenlet runs at a time: current_;
@@ -122,6 +134,17 @@ public:
     /// Referenced active watchers (polls the loop once, without blocking).
     int active_watchers();
 
+    // Timers (lib/timers.hpp): everything timed goes through these.
+    /// Arms `t` (disarming it first if armed) to fire at `due_ns` on grove's
+    /// clock. May throw std::bad_alloc, leaving `t` disarmed.
+    void arm_timer(HubTimer& t, std::int64_t due_ns);
+    /// Arms `t` to fire `after` seconds from now (<= 0: at the next loop turn).
+    void arm_timer_after(HubTimer& t, double after);
+    void disarm_timer(HubTimer& t) noexcept;
+    std::size_t armed_timers() const noexcept { return timers_.size(); }
+    /// Leaves or enters virtual time: moves every armed due by `delta_ns`.
+    void shift_timers(std::int64_t delta_ns) noexcept;
+
     WaitList& idle_waiters() noexcept { return idle_waiters_; }
     std::size_t live() const noexcept { return live_count_; }
 
@@ -160,6 +183,17 @@ private:
     void run_callbacks();
     void loop_ran_dry();
     void deliver_pending(GreenletBase* g);
+    /// The next ready greenlet: FIFO, or seeded in deterministic mode.
+    GreenletBase* pop_ready() noexcept;
+    /// Fires every timer due on grove's clock, then asks libev for the next wake-up.
+    void fire_due_timers() noexcept;
+    void rearm_wakeup() noexcept;
+    static void wakeup_cb(struct ev_loop*, ev_timer* w, int);
+    /// Virtual clock: may the hub jump to the earliest timer? (every
+    /// greenlet waits on time: nothing ready, no other referenced watcher)
+    bool only_time_can_wake();
+    /// Virtual clock: adds the real time spent blocked since `blocked_since_ns_`.
+    void catch_up_virtual_clock() noexcept;
     static void async_cb(struct ev_loop*, ev_async* w, int);
     static void after_death(void* dead_greenlet) noexcept;
     static bool describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size);
@@ -186,6 +220,10 @@ private:
     std::vector<std::shared_ptr<GreenletBase>> notify_;
     std::vector<std::function<void()>> callbacks_;
     WaitList idle_waiters_;
+    TimerHeap timers_;
+    ev_timer wakeup_{};                  // libev's one timer: at timers_.top(), unreferenced
+    std::int64_t wakeup_due_ns_ = 0;     // what wakeup_ is armed for, while active
+    std::int64_t blocked_since_ns_ = 0;  // virtual clock: real time the current ev_run(ONCE) began
     GreenletBase* live_head_ = nullptr;
     std::size_t live_count_ = 0;
     Waiter* joiner_ = nullptr;  // the wait of Hub::join, woken when the loop runs dry

@@ -14,7 +14,7 @@ using detail::Runtime;
 namespace {
 thread_local std::uint64_t t_serial = 0;
 
-void timeout_cb(struct ev_loop*, ev_timer* t, int) { Runtime::timeout_fired(*static_cast<Timeout*>(t->data)); }
+void timeout_fired(detail::HubTimer& t) noexcept { Runtime::timeout_fired(*static_cast<Timeout*>(t.data)); }
 }  // namespace
 
 bool TimeoutError::from(const Timeout& guard) const noexcept {
@@ -24,9 +24,7 @@ bool TimeoutError::from(const Timeout& guard) const noexcept {
 Timeout::Timeout(std::optional<Duration> seconds, std::exception_ptr e, bool start)
     : seconds_(seconds), exception_(std::move(e)) {
     if (seconds_ && std::isnan(seconds_->count())) throw std::invalid_argument("grove: Timeout: seconds is NaN");
-    ev_timer& t = Runtime::timer(timer_);
-    ev_init(&t, &timeout_cb);
-    t.data = this;
+    Runtime::init_timer(timer_, &timeout_fired, this);
     if (start) this->start();
 }
 
@@ -40,10 +38,7 @@ void Timeout::start() {
     serial_ = ++t_serial;
     if (!seconds_ || seconds_->count() > 3.0e9) return;  // never fires
     const double after = seconds_->count() > 0 ? seconds_->count() : 0.;
-    ev_timer& t = Runtime::timer(timer_);
-    ev_now_update(hub.ev());
-    ev_timer_set(&t, after, 0.);
-    ev_timer_start(hub.ev(), &t);
+    hub.arm_timer_after(Runtime::timer(timer_), after);
     armed_ = true;
     pending_ = true;
 }
@@ -51,7 +46,7 @@ void Timeout::start() {
 void Timeout::cancel() noexcept {
     if (armed_) {
         HubImpl* hub = HubImpl::current();
-        if (hub) ev_timer_stop(hub->ev(), &Runtime::timer(timer_));
+        if (hub) hub->disarm_timer(Runtime::timer(timer_));
         armed_ = false;
     }
     pending_ = false;
@@ -76,9 +71,11 @@ void detail::Runtime::timeout_fired(Timeout& t) noexcept {
         // Another guard's error (or a kill) is on its way and may be caught:
         // fire again shortly rather than lose this one.
         auto& hub = *static_cast<HubImpl*>(s.hub);
-        ev_timer& timer = Runtime::timer(t.timer_);
-        ev_timer_set(&timer, 0.001, 0.);
-        ev_timer_start(hub.ev(), &timer);
+        try {
+            hub.arm_timer_after(Runtime::timer(t.timer_), 0.001);
+        } catch (...) {
+            return;  // out of memory for the heap: this guard's error is lost, the other's goes on
+        }
         t.armed_ = true;
         t.pending_ = true;
         return;

@@ -1,6 +1,7 @@
 // grove internal — Waiter, WaitNode, WaitList: the park/unpark primitive.
 #include <stdexcept>
 
+#include "clock.hpp"
 #include "runtime.hpp"
 
 namespace grove {
@@ -91,16 +92,14 @@ std::size_t WaitList::notify_all() noexcept {
 // --- Waiter ---------------------------------------------------------------------
 
 namespace {
-void waiter_timer_cb(struct ev_loop*, ev_timer* t, int) { Runtime::waiter_timer_fired(*static_cast<Waiter*>(t->data)); }
+void waiter_timer_fired(detail::HubTimer& t) noexcept { Runtime::waiter_timer_fired(*static_cast<Waiter*>(t.data)); }
 }  // namespace
 
 Waiter::Waiter(const char* what, const void* object) : what_(what), object_(object) {
     HubImpl& hub = HubImpl::get();
     hub_ = &hub;
     greenlet_ = hub.current_greenlet();
-    ev_timer& t = Runtime::timer(timer_);
-    ev_init(&t, &waiter_timer_cb);
-    t.data = this;
+    Runtime::init_timer(timer_, &waiter_timer_fired, this);
 }
 
 Waiter::~Waiter() {
@@ -122,13 +121,10 @@ bool Waiter::wait_until(std::optional<Deadline> deadline) {
         throw std::logic_error("grove::Waiter::wait: called by a greenlet other than the one that created it");
     if (deadline) {
         if (*deadline == Deadline::min()) return false;
-        const Duration left = *deadline - Clock::now();
-        if (left.count() <= 0) return false;
-        ev_timer& t = Runtime::timer(timer_);
-        ev_now_update(hub.ev());
-        ev_timer_set(&t, left.count(), 0.);
-        ev_timer_start(hub.ev(), &t);
-        if (!keeps_alive_) ev_unref(hub.ev());
+        if (*deadline <= now()) return false;
+        detail::HubTimer& t = Runtime::timer(timer_);
+        t.referenced = keeps_alive_;
+        hub.arm_timer(t, detail::to_ns(*deadline));
     }
     auto& s = Runtime::state(*greenlet_);
     timed_out_ = false;
@@ -152,15 +148,10 @@ void Waiter::wake() noexcept {
 }
 
 void detail::Runtime::waiter_stop_timer(Waiter& w) noexcept {
-    ev_timer& t = timer(w.timer_);
-    if (!ev_is_active(&t)) return;
-    if (!w.keeps_alive_) ev_ref(w.hub_->loop());  // libev: re-reference an unref'd watcher before stopping it
-    ev_timer_stop(w.hub_->loop(), &t);
+    static_cast<HubImpl*>(w.hub_)->disarm_timer(timer(w.timer_));
 }
 
 void detail::Runtime::waiter_timer_fired(Waiter& w) noexcept {
-    // libev stopped the one-shot timer before calling us: rebalance an unref.
-    if (!w.keeps_alive_) ev_ref(w.hub_->loop());
     w.timed_out_ = true;
     if (Runtime::state(*w.greenlet_).parked_on == &w) static_cast<HubImpl*>(w.hub_)->schedule(w.greenlet_);
 }

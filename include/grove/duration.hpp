@@ -19,6 +19,12 @@ using Clock = std::chrono::steady_clock;
 /// does not stretch the total.
 using Deadline = Clock::time_point;
 
+/// grove's clock: Clock::now(), except in a thread running in deterministic
+/// mode with a virtual clock (grove/deterministic.hpp), where time moves only
+/// when the hub moves it. Every deadline grove computes is on this clock: a
+/// program that compares deadlines should read it here too.
+Deadline now() noexcept;
+
 // Every timeout parameter in grove is `std::optional<Duration>`:
 //  - empty            wait forever;
 //  - zero or below    do not wait (poll once and report);

@@ -6,6 +6,7 @@
 // <grove/monkey.hpp> and `grove-hooks`.
 #pragma once
 
+#include <grove/deterministic.hpp>
 #include <grove/duration.hpp>
 #include <grove/exceptions.hpp>
 #include <grove/greenlet.hpp>

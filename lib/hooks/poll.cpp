@@ -70,7 +70,7 @@ int wait_loop(const std::vector<Watch>& watch, std::optional<Deadline> deadline,
     for (;;) {
         const int r = try_now();
         if (r != 0) return r;
-        if (deadline && Clock::now() >= *deadline) return 0;
+        if (deadline && grove::now() >= *deadline) return 0;
         if (kill_pending()) return fail(ECANCELED);
         if (const int err = park(watch, deadline)) return fail(err);
     }
@@ -90,12 +90,12 @@ std::vector<Watch> watches(const pollfd* fds, nfds_t n) {
 
 std::optional<Deadline> after_ms(int ms) {
     if (ms < 0) return std::nullopt;
-    return Clock::now() + std::chrono::milliseconds(ms);
+    return grove::now() + std::chrono::milliseconds(ms);
 }
 
 std::optional<Deadline> after(const timespec* ts) {
     if (!ts) return std::nullopt;
-    return Clock::now() + std::chrono::seconds(ts->tv_sec) + std::chrono::nanoseconds(ts->tv_nsec);
+    return grove::now() + std::chrono::seconds(ts->tv_sec) + std::chrono::nanoseconds(ts->tv_nsec);
 }
 
 bool cooperative_poll(const pollfd* fds, nfds_t n) {
@@ -142,8 +142,7 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
     }
     std::optional<grove::Deadline> deadline;
     if (timeout)
-        deadline =
-            grove::Clock::now() + std::chrono::seconds(timeout->tv_sec) + std::chrono::microseconds(timeout->tv_usec);
+        deadline = grove::now() + std::chrono::seconds(timeout->tv_sec) + std::chrono::microseconds(timeout->tv_usec);
     const int result = wait_loop(watch, deadline, [&] {
         if (r) *r = in_r;
         if (w) *w = in_w;
@@ -152,7 +151,7 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
         return real::select(nfds, r, w, e, &zero_tv);
     });
     if (timeout) {  // Linux reports the time left
-        const auto left = std::max(grove::Clock::duration::zero(), *deadline - grove::Clock::now());
+        const auto left = std::max(grove::Clock::duration::zero(), *deadline - grove::now());
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(left).count();
         timeout->tv_sec = static_cast<time_t>(us / 1000000);
         timeout->tv_usec = static_cast<suseconds_t>(us % 1000000);

@@ -36,17 +36,17 @@ void to_timespec(Duration d, timespec* out) noexcept {
 /// (ECANCELED/ETIMEDOUT), with the time left in *rem when interrupted.
 int sleep_until(Deadline deadline, timespec* rem) {
     if (kill_pending()) {
-        to_timespec(deadline - Clock::now(), rem);
+        to_timespec(deadline - grove::now(), rem);
         return ECANCELED;
     }
     try {
         do {
-            grove::sleep(deadline - Clock::now());  // <= 0 still yields once
-        } while (Clock::now() < deadline);
+            grove::sleep(deadline - grove::now());  // <= 0 still yields once
+        } while (grove::now() < deadline);
         return 0;
     } catch (...) {
         const int err = interrupted();
-        to_timespec(deadline - Clock::now(), rem);
+        to_timespec(deadline - grove::now(), rem);
         return err;
     }
 }
@@ -61,7 +61,7 @@ bool deadline_for(clockid_t clock, int flags, const timespec& req, Deadline& out
         clock_gettime(clock, &now);
         d -= to_duration(now);
     }
-    out = Clock::now() + std::chrono::duration_cast<Clock::duration>(d);
+    out = grove::now() + std::chrono::duration_cast<Clock::duration>(d);
     return true;
 }
 
@@ -75,7 +75,7 @@ extern "C" {
 int nanosleep(const timespec* req, timespec* rem) {
     if (!cooperative() || !valid(req)) return real::nanosleep(req, rem);
     const grove::Deadline deadline =
-        grove::Clock::now() + std::chrono::duration_cast<grove::Clock::duration>(to_duration(*req));
+        grove::now() + std::chrono::duration_cast<grove::Clock::duration>(to_duration(*req));
     const int err = sleep_until(deadline, rem);
     return err ? fail(err) : 0;
 }
@@ -91,13 +91,13 @@ int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* r
 unsigned sleep(unsigned seconds) {
     if (!cooperative()) return real::sleep(seconds);
     timespec rem{0, 0};
-    if (sleep_until(grove::Clock::now() + std::chrono::seconds(seconds), &rem) == 0) return 0;
+    if (sleep_until(grove::now() + std::chrono::seconds(seconds), &rem) == 0) return 0;
     return static_cast<unsigned>(rem.tv_sec + (rem.tv_nsec > 0 ? 1 : 0));
 }
 
 int usleep(useconds_t usec) {
     if (!cooperative()) return real::usleep(usec);
-    const int err = sleep_until(grove::Clock::now() + std::chrono::microseconds(usec), nullptr);
+    const int err = sleep_until(grove::now() + std::chrono::microseconds(usec), nullptr);
     return err ? fail(err) : 0;
 }
 

@@ -109,7 +109,7 @@ int interrupted() {
 
 std::optional<Deadline> deadline_in_us(long long us) noexcept {
     if (us <= 0) return std::nullopt;
-    return Clock::now() + std::chrono::microseconds(us);
+    return grove::now() + std::chrono::microseconds(us);
 }
 
 int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline) {
@@ -117,7 +117,7 @@ int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline) {
     std::optional<Timeout> own;  // SO_*TIMEO: told apart from the caller's guards
     try {
         if (deadline) {
-            const Duration left = *deadline - Clock::now();
+            const Duration left = *deadline - grove::now();
             if (left.count() <= 0) return EAGAIN;
             own.emplace(left);
         }

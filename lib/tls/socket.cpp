@@ -54,7 +54,7 @@ void wait_ready(int fd, bool for_read, const std::optional<Deadline>& deadline, 
         for_read ? wait_read(fd) : wait_write(fd);
         return;
     }
-    const Duration left = *deadline - Clock::now();
+    const Duration left = *deadline - grove::now();
     if (left <= Duration::zero()) throw SocketTimeout(fmt::format("grove::{}: timed out", what));
     Timeout guard(left);
     try {
@@ -242,7 +242,7 @@ void TlsSocket::sendall(const void* data, std::size_t size) {
     const auto* p = static_cast<const char*>(data);
     while (size > 0) {
         if (deadline && saved->count() > 0) {
-            s.timeout = Duration(*deadline - Clock::now());
+            s.timeout = Duration(*deadline - grove::now());
             if (*s.timeout <= Duration::zero()) {
                 s.broken = true;
                 throw SocketTimeout("grove::TlsSocket::sendall: timed out");
