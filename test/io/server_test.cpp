@@ -1,4 +1,9 @@
 // grove io — StreamServer: a greenlet per connection, stop with a grace period.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <system_error>
 #include <vector>
 
@@ -8,6 +13,7 @@
 #include <grove/io.hpp>
 #include <grove/spawner.hpp>
 
+#include "capture.hpp"
 #include "io_test_util.hpp"
 #include "leak_check.hpp"
 
@@ -147,6 +153,37 @@ TEST_F(StreamServerTest, ServesOnAGivenUnixListener) {
     c.sendall("abstract");
     EXPECT_EQ(recv_exactly(c, 8), "abstract");
     c.close();
+    server.stop();
+}
+
+// accept(2) failing with EMFILE: the server reports it, backs off, and serves
+// the waiting client as soon as descriptors are free again.
+TEST_F(StreamServerTest, SurvivesRunningOutOfDescriptorsAndServesWhenTheyComeBack) {
+    StreamServer server(Address::ip("127.0.0.1", 0), [](Socket& s, const Address&) { echo(s); });
+    server.start();
+    Socket client(AF_INET);  // its descriptor exists before the table fills up
+    test::StderrCapture err;
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    const int lowest_free = ::dup(client.fileno());
+    ::close(lowest_free);
+    rlimit low = saved;
+    low.rlim_cur = static_cast<rlim_t>(lowest_free) + 16;  // fills up after a few more
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<int> filler;
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) filler.push_back(fd);
+    ASSERT_EQ(errno, EMFILE);
+    client.connect(server.address());  // completes in the backlog; the server's accept fails
+    sleep(50ms);
+    for (int fd : filler) ::close(fd);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    client.settimeout(5s);
+    client.sendall("still here");
+    EXPECT_EQ(recv_exactly(client, 10), "still here");
+    const std::string text = err.take();
+    EXPECT_NE(text.find("accept failed"), std::string::npos) << text;
+    EXPECT_NE(text.find(std::strerror(EMFILE)), std::string::npos) << text;
+    client.close();
     server.stop();
 }
 
