@@ -167,7 +167,7 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
 void StackPool::allocate(ContextState& c, std::size_t size) {
     size = size ? round_to_pages(size) : default_stack_size();
     Slot slot{};
-    FreeList& list = free_[size];
+    FreeList& list = free_list(size);
     if (!list.slots.empty()) {
         slot = list.slots.back();
         list.slots.pop_back();
@@ -222,7 +222,7 @@ void StackPool::release(ContextState& c) noexcept {
         // LIFO: the newest is the hottest and is reused first. Slots that
         // slide out of the hot window give their memory back, each once; the
         // hot top never does.
-        FreeList& list = free_[slot.size];
+        FreeList& list = free_list(slot.size);
         list.slots.push_back(slot);
         while (list.slots.size() - list.cold > kHotCap) {
             const Slot& cold = list.slots[list.cold++];

@@ -74,7 +74,18 @@ private:
         std::vector<Slot> slots;  // LIFO: back() is the hottest
         std::size_t cold = 0;     // slots[0, cold) already gave their memory back
     };
+    /// The free list for `size`, through a one-entry cache: nearly every
+    /// greenlet asks for the default size, and the map's nodes never move.
+    FreeList& free_list(std::size_t size) {
+        if (size != cached_size_ || !cached_list_) {
+            cached_list_ = &free_[size];
+            cached_size_ = size;
+        }
+        return *cached_list_;
+    }
     std::unordered_map<std::size_t, FreeList> free_;
+    std::size_t cached_size_ = 0;
+    FreeList* cached_list_ = nullptr;
     std::vector<Arena> arenas_;
     char* arena_cursor_ = nullptr;
     char* arena_end_ = nullptr;
