@@ -3,7 +3,10 @@
 // Every operation follows one shape (Socket::io): make the system call; on
 // EAGAIN, fail at once in non-blocking mode, else wait for readiness until the
 // operation's deadline (computed once per call) and retry. A ready socket so
-// costs one system call and no watcher.
+// costs one system call and no watcher. The socket's watcher stays registered
+// between waits (close always goes through notify_close), and a recv that
+// follows a short one waits for readiness first: the buffer was drained, and
+// the loop's poll, shared by every socket, is cheaper than a read that fails.
 #include <grove/io/socket.hpp>
 
 #include <fcntl.h>
@@ -72,7 +75,10 @@ Socket& Socket::operator=(Socket&& other) noexcept {
 
 Socket::~Socket() { close(); }
 
-int Socket::detach() noexcept { return std::exchange(fd_, -1); }
+int Socket::detach() noexcept {
+    if (fd_ >= 0) detail::fd_release(fd_);
+    return std::exchange(fd_, -1);
+}
 
 void Socket::close() noexcept {
     if (fd_ < 0) return;
@@ -99,7 +105,7 @@ std::size_t Socket::io(const char* what, int events, Call call, const std::optio
             own = detail::deadline_after(timeout_, what);
             deadline = &own;
         }
-        if (!detail::wait_fd(fd_, events, *deadline, what))
+        if (!detail::wait_fd(fd_, events, *deadline, what, true))
             throw SocketTimeout(fmt::format("grove::{}: timed out", what));
     }
 }
@@ -134,7 +140,7 @@ void Socket::connect(const Address& address) {
         const auto deadline = detail::deadline_after(timeout_, "Socket::connect");
         Duration pause{0.001};
         while (err == EAGAIN) {
-            if (deadline && *deadline <= Clock::now()) throw SocketTimeout("grove::Socket::connect: timed out");
+            if (deadline && *deadline <= grove::now()) throw SocketTimeout("grove::Socket::connect: timed out");
             grove::sleep(pause);
             pause = std::min(pause * 2, Duration{0.05});
             if (::connect(fd_, address.data(), address.size()) == 0) return;
@@ -143,13 +149,25 @@ void Socket::connect(const Address& address) {
     }
     if (err != EINPROGRESS && err != EINTR) throw_errno("Socket::connect", err);
     if (nonblocking) throw_errno("Socket::connect", err);
-    if (!detail::wait_fd(fd_, EV_WRITE, detail::deadline_after(timeout_, "Socket::connect"), "Socket::connect"))
+    if (!detail::wait_fd(fd_, EV_WRITE, detail::deadline_after(timeout_, "Socket::connect"), "Socket::connect", true))
         throw SocketTimeout("grove::Socket::connect: timed out");
     if (const int so_error = getsockopt(SOL_SOCKET, SO_ERROR)) throw_errno("Socket::connect", so_error);
 }
 
 std::size_t Socket::recv_into(void* buf, std::size_t size, int flags) {
-    return io("Socket::recv", EV_READ, [&] { return ::recv(fd_, buf, size, flags); });
+    const auto call = [&] { return ::recv(fd_, buf, size, flags); };
+    std::size_t n;
+    if (flags == 0 && size > 0 && !(timeout_ && timeout_->count() <= 0) && detail::fd_read_drained(fd_)) {
+        // Wait first; a wait that times out still tries the read once, so a
+        // timeout is only raised when the read would block.
+        const auto deadline = detail::deadline_after(timeout_, "Socket::recv");
+        (void)detail::wait_fd(fd_, EV_READ, deadline, "Socket::recv", true);
+        n = io("Socket::recv", EV_READ, call, &deadline);
+    } else {
+        n = io("Socket::recv", EV_READ, call);
+    }
+    if (flags == 0) detail::fd_note_read(fd_, n > 0 && n < size);
+    return n;
 }
 
 std::string Socket::recv(std::size_t max, int flags) {

@@ -1,5 +1,6 @@
 // grove io — Socket, resolve, create_connection (loopback only).
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -241,6 +242,107 @@ TEST_F(SocketTest, Ipv6Loopback) {
     EXPECT_EQ(recv_exactly(c, 3), "six");
     c.close();
     server->join();
+}
+
+double cpu_seconds() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// The socket's watcher stays registered between waits: data that arrives while
+// nobody waits must not spin the loop (level-triggered), and is still seen.
+TEST_F(SocketTest, DataArrivingWhileNobodyWaitsNeitherSpinsNorIsLost) {
+    auto ab = Socket::pair();
+    Socket& a = ab.first;
+    Socket& b = ab.second;
+    auto writer = spawn([&b] {
+        grove::sleep(2ms);
+        b.sendall("one");
+    });
+    EXPECT_EQ(a.recv(10), "one");  // waited: the watcher is now registered
+    writer->join();
+    b.sendall("two");
+    const double cpu0 = cpu_seconds();
+    grove::sleep(100ms);
+    EXPECT_LT(cpu_seconds() - cpu0, 0.05) << "an idle watcher kept the loop busy";
+    EXPECT_EQ(a.recv(10), "two");
+}
+
+// After a short read the next recv waits for readiness first: data already
+// pending (or a timeout that is short) must still be read at once.
+TEST_F(SocketTest, RecvAfterAShortReadSeesPendingData) {
+    auto ab = Socket::pair();
+    Socket& a = ab.first;
+    Socket& b = ab.second;
+    auto writer = spawn([&b] {
+        grove::sleep(2ms);
+        b.sendall("x");
+    });
+    EXPECT_EQ(a.recv(10), "x");  // short
+    writer->join();
+    b.sendall("yz");
+    EXPECT_EQ(a.recv(10), "yz");
+    b.sendall("w");
+    a.settimeout(Duration{1e-6});
+    grove::sleep(1ms);
+    EXPECT_EQ(a.recv(10), "w");
+    EXPECT_THROW(a.recv(10), SocketTimeout);
+    a.settimeout(Duration::zero());
+    b.sendall("v");
+    EXPECT_EQ(a.recv(10), "v");
+    EXPECT_THROW(a.recv(10), std::system_error);  // EAGAIN: never waits
+    a.settimeout(std::nullopt);
+    b.close();
+    EXPECT_EQ(a.recv(10), "");
+}
+
+// A detached fd is closed behind grove's back and its number reused: the new
+// socket's waits must not trust the old registration (no hang).
+TEST_F(SocketTest, DetachedFdClosedPlainlyAndReusedDoesNotHang) {
+    auto ab = Socket::pair();
+    Socket& a = ab.first;
+    Socket& b = ab.second;
+    auto writer = spawn([&b] {
+        grove::sleep(2ms);
+        b.sendall("x");
+    });
+    EXPECT_EQ(a.recv(10), "x");
+    writer->join();
+    const int old_fd = a.detach();
+    ::close(old_fd);
+    b.close();
+    auto cd = Socket::pair();
+    Socket& c = cd.first;
+    Socket& d = cd.second;
+    ASSERT_TRUE(c.fileno() == old_fd || d.fileno() == old_fd);
+    Socket& reused = c.fileno() == old_fd ? c : d;
+    Socket& peer = c.fileno() == old_fd ? d : c;
+    for (int round = 0; round < 3; ++round) {
+        auto w = spawn([&peer] {
+            grove::sleep(2ms);
+            peer.sendall("new");
+        });
+        reused.settimeout(Duration{2});
+        EXPECT_EQ(reused.recv(10), "new");
+        w->join();
+    }
+}
+
+// Socket::close forgets the registration: the reused number gets a fresh one.
+TEST_F(SocketTest, ClosedSocketNumberReusedByTheNextSocket) {
+    for (int round = 0; round < 5; ++round) {
+        auto ab = Socket::pair();
+        Socket& a = ab.first;
+        Socket& b = ab.second;
+        a.settimeout(Duration{2});
+        auto w = spawn([&b] {
+            grove::sleep(1ms);
+            b.sendall("r");
+        });
+        EXPECT_EQ(a.recv(10), "r");
+        w->join();
+    }
 }
 
 TEST_F(SocketTest, MoveDetachAndOptions) {

@@ -1,4 +1,6 @@
 // grove io — wait_read / wait_write / notify_close.
+#include <unistd.h>
+
 #include <system_error>
 
 #include <gtest/gtest.h>
@@ -161,6 +163,36 @@ TEST_F(NotifyClose, ReusedFdNumberGetsNoStaleWakeUp) {
     wait_read(reused.fileno(), 1s);
     EXPECT_EQ(reused.recv(10), "new");
     w->join();
+}
+
+// A raw fd waited on, then closed with plain ::close (no notify_close) and its
+// number reused: public waits re-arm every time, so the new fd is watched.
+TEST_F(NotifyClose, PlainCloseThenReuseDoesNotHang) {
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    auto writer = spawn([&p] {
+        grove::sleep(2ms);
+        ASSERT_EQ(::write(p[1], "x", 1), 1);
+    });
+    wait_read(p[0], 1s);
+    writer->join();
+    const int old_fd = p[0];
+    ::close(p[0]);
+    ::close(p[1]);
+    int q[2];
+    ASSERT_EQ(::pipe(q), 0);
+    ASSERT_TRUE(q[0] == old_fd || q[1] == old_fd);
+    const int rd = q[0];
+    auto w2 = spawn([&q] {
+        grove::sleep(2ms);
+        ASSERT_EQ(::write(q[1], "y", 1), 1);
+    });
+    EXPECT_NO_THROW(wait_read(rd, 2s));
+    w2->join();
+    ::close(q[0]);
+    ::close(q[1]);
+    // A closed fd that grove still knows gives EBADF, never a libev abort.
+    EXPECT_THROW(wait_read(rd, 10ms), std::system_error);
 }
 
 TEST_F(NotifyClose, IsANoOpWithoutWaiters) {
