@@ -250,18 +250,25 @@ double cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// `peer` sends `msg` a moment later, so `reader`'s recv really waits (and its
+// fd's watcher gets registered); returns what the recv got.
+std::string recv_sent_later(Socket& reader, Socket& peer, const std::string& msg) {
+    auto sender = spawn([&peer, msg] {
+        grove::sleep(2ms);
+        peer.sendall(msg);
+    });
+    std::string got = reader.recv(10);
+    sender->join();
+    return got;
+}
+
 // The socket's watcher stays registered between waits: data that arrives while
 // nobody waits must not spin the loop (level-triggered), and is still seen.
 TEST_F(SocketTest, DataArrivingWhileNobodyWaitsNeitherSpinsNorIsLost) {
     auto ab = Socket::pair();
     Socket& a = ab.first;
     Socket& b = ab.second;
-    auto writer = spawn([&b] {
-        grove::sleep(2ms);
-        b.sendall("one");
-    });
-    EXPECT_EQ(a.recv(10), "one");  // waited: the watcher is now registered
-    writer->join();
+    EXPECT_EQ(recv_sent_later(a, b, "one"), "one");  // waited: the watcher is now registered
     b.sendall("two");
     const double cpu0 = cpu_seconds();
     grove::sleep(100ms);
@@ -275,12 +282,7 @@ TEST_F(SocketTest, RecvAfterAShortReadSeesPendingData) {
     auto ab = Socket::pair();
     Socket& a = ab.first;
     Socket& b = ab.second;
-    auto writer = spawn([&b] {
-        grove::sleep(2ms);
-        b.sendall("x");
-    });
-    EXPECT_EQ(a.recv(10), "x");  // short
-    writer->join();
+    EXPECT_EQ(recv_sent_later(a, b, "x"), "x");  // short
     b.sendall("yz");
     EXPECT_EQ(a.recv(10), "yz");
     b.sendall("w");
@@ -303,12 +305,7 @@ TEST_F(SocketTest, DetachedFdClosedPlainlyAndReusedDoesNotHang) {
     auto ab = Socket::pair();
     Socket& a = ab.first;
     Socket& b = ab.second;
-    auto writer = spawn([&b] {
-        grove::sleep(2ms);
-        b.sendall("x");
-    });
-    EXPECT_EQ(a.recv(10), "x");
-    writer->join();
+    EXPECT_EQ(recv_sent_later(a, b, "x"), "x");
     const int old_fd = a.detach();
     ::close(old_fd);
     b.close();
@@ -319,13 +316,8 @@ TEST_F(SocketTest, DetachedFdClosedPlainlyAndReusedDoesNotHang) {
     Socket& reused = c.fileno() == old_fd ? c : d;
     Socket& peer = c.fileno() == old_fd ? d : c;
     for (int round = 0; round < 3; ++round) {
-        auto w = spawn([&peer] {
-            grove::sleep(2ms);
-            peer.sendall("new");
-        });
         reused.settimeout(Duration{2});
-        EXPECT_EQ(reused.recv(10), "new");
-        w->join();
+        EXPECT_EQ(recv_sent_later(reused, peer, "new"), "new");
     }
 }
 
@@ -336,12 +328,7 @@ TEST_F(SocketTest, ClosedSocketNumberReusedByTheNextSocket) {
         Socket& a = ab.first;
         Socket& b = ab.second;
         a.settimeout(Duration{2});
-        auto w = spawn([&b] {
-            grove::sleep(1ms);
-            b.sendall("r");
-        });
-        EXPECT_EQ(a.recv(10), "r");
-        w->join();
+        EXPECT_EQ(recv_sent_later(a, b, "r"), "r");
     }
 }
 
