@@ -21,7 +21,9 @@ struct DeterministicState {
     std::uint64_t rng = 0;  // splitmix64 state (seeded_order)
 };
 
-[[gnu::tls_model("initial-exec")]] extern thread_local DeterministicState t_deterministic;
+// constinit: no dynamic initializer, so every read is a plain %fs-relative load
+// (no call to a TLS init function first).
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local DeterministicState t_deterministic;
 
 inline std::int64_t real_now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();

@@ -101,6 +101,9 @@ struct EhGlobals {
 // __tls_get_addr call (libgrove is loaded at start-up, never dlopen'ed late).
 [[gnu::tls_model("initial-exec")]] thread_local EhGlobals* t_eh = nullptr;
 [[gnu::tls_model("initial-exec")]] thread_local void (*t_entry)() = nullptr;
+// errno is `*__errno_location()`, a call into libc; its address is fixed per
+// thread, so the switch reads it once (context_thread_init) and keeps it.
+[[gnu::tls_model("initial-exec")]] thread_local int* t_errno = nullptr;
 
 // What every jump carries to the context it resumes. `from` is the context
 // that just stopped (to be resumable later), or null when it died; then
@@ -116,13 +119,13 @@ struct Handoff {
 inline void save_thread_state(ContextState& c) noexcept {
     c.eh_caught = t_eh->caught;
     c.eh_uncaught = t_eh->uncaught;
-    c.saved_errno = errno;
+    c.saved_errno = *t_errno;
 }
 
 inline void restore_thread_state(const ContextState& c) noexcept {
     t_eh->caught = c.eh_caught;
     t_eh->uncaught = c.eh_uncaught;
-    errno = c.saved_errno;
+    *t_errno = c.saved_errno;
 }
 
 inline void sanitizer_leave(ContextState& from, const ContextState& to, bool from_dies) noexcept {
@@ -178,6 +181,7 @@ void trampoline(bctx::transfer_t t) noexcept {
 
 void context_thread_init(ContextState& main_context) {
     t_eh = read_eh_globals();
+    t_errno = &errno;
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void* addr = nullptr;

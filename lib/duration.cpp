@@ -9,7 +9,7 @@
 namespace grove {
 
 namespace detail {
-[[gnu::tls_model("initial-exec")]] thread_local DeterministicState t_deterministic;
+[[gnu::tls_model("initial-exec")]] constinit thread_local DeterministicState t_deterministic;
 }  // namespace detail
 
 Deadline now() noexcept { return Deadline(std::chrono::nanoseconds(detail::clock_now_ns())); }

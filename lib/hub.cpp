@@ -32,13 +32,14 @@
 #include "util/observe.hpp"
 
 namespace grove::detail {
+
+[[gnu::tls_model("initial-exec")]] constinit thread_local HubImpl* t_hub = nullptr;  // see context.cpp
+
 namespace {
 
 constexpr int kDirectBudget = 256;
 constexpr auto kPollInterval = std::chrono::microseconds(100);
 constexpr std::size_t kHubStackSize = 256 * 1024;
-
-[[gnu::tls_model("initial-exec")]] thread_local HubImpl* t_hub = nullptr;  // see context.cpp
 
 // Destroys the thread's hub when the thread exits (unwinding its greenlets).
 struct HubOwner {
@@ -160,10 +161,7 @@ HubImpl::~HubImpl() {
     ev_loop_destroy(loop_);
 }
 
-HubImpl* HubImpl::current() noexcept { return t_hub; }
-
-HubImpl& HubImpl::get() {
-    if (t_hub) return *t_hub;
+HubImpl& HubImpl::create() {
     (void)config::current();  // a bad GROVE_* value is an error here, before any hub exists
     t_owner.touch();
     t_hub = new HubImpl();
@@ -208,11 +206,10 @@ void HubImpl::schedule(GreenletBase* g) noexcept {
 
 void HubImpl::unschedule(GreenletBase* g) noexcept { ready_.remove(g); }
 
-void HubImpl::check_may_block(const char* call) const {
-    if (current_ == &hub_greenlet_)
-        throw std::logic_error(std::string("grove: ") + call +
-                               ": cannot block in the hub (inside a libev, link or hub callback); "
-                               "spawn a greenlet to do the blocking work");
+void HubImpl::throw_cannot_block(const char* call) {
+    throw std::logic_error(std::string("grove: ") + call +
+                           ": cannot block in the hub (inside a libev, link or hub callback); "
+                           "spawn a greenlet to do the blocking work");
 }
 
 GreenletBase* HubImpl::pick_next() noexcept {

@@ -29,6 +29,10 @@ namespace grove::detail {
 
 class HubImpl;
 
+/// This thread's hub, or null (lib/hub.cpp). initial-exec and constinit: a
+/// plain %fs-relative load wherever the hub is looked up.
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local HubImpl* t_hub;
+
 /// A FIFO of greenlets ready to run, linked through their state (no
 /// allocation). A greenlet is on it at most once (state.in_ready).
 class ReadyQueue {
@@ -100,8 +104,13 @@ public:
     HubImpl();
     ~HubImpl() override;
 
-    static HubImpl* current() noexcept;  // this thread's hub or null
-    static HubImpl& get();               // this thread's hub, created on demand
+    static HubImpl* current() noexcept { return t_hub; }  // this thread's hub or null
+    /// This thread's hub, created on demand.
+    static HubImpl& get() {
+        if (HubImpl* hub = t_hub) [[likely]]
+            return *hub;
+        return create();
+    }
 
     GreenletBase* current_greenlet() const noexcept { return current_; }
     bool in_hub() const noexcept { return current_ == &hub_greenlet_; }
@@ -123,7 +132,10 @@ public:
     void remove_live(GreenletBase& g) noexcept;
 
     /// Throws std::logic_error naming `call` if the running greenlet is the hub.
-    void check_may_block(const char* call) const;
+    void check_may_block(const char* call) const {
+        if (current_ == &hub_greenlet_) [[unlikely]]
+            throw_cannot_block(call);
+    }
 
     // Hub API
     bool join_impl(std::optional<Duration> timeout);
@@ -172,6 +184,8 @@ public:
 
 private:
     friend struct Runtime;
+    static HubImpl& create();
+    [[noreturn]] static void throw_cannot_block(const char* call);
     static void hub_main();
     [[noreturn]] void run_loop();
     void switch_to(GreenletBase* next) noexcept;

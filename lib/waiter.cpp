@@ -110,6 +110,7 @@ Waiter::~Waiter() {
 
 bool Waiter::wait(std::optional<Duration> timeout) {
     if (woken_) return true;
+    if (!timeout) return wait_until(std::nullopt);  // the common case: no clock, no timer
     return wait_until(detail::deadline_after(timeout, what_));
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <grove/detail/describe.hpp>
+#include <grove/detail/greenlet_alloc.hpp>
 #include <grove/detail/greenlet_state.hpp>
 #include <grove/duration.hpp>
 #include <grove/exceptions.hpp>
@@ -245,7 +246,7 @@ template <class F, class... Args>
 auto make_callable(F&& f, Args&&... args) {
     using R = spawn_result_t<F, Args...>;
     using G = CallableGreenlet<R, std::decay_t<F>, std::decay_t<Args>...>;
-    return std::make_shared<G>(std::forward<F>(f), std::forward<Args>(args)...);
+    return std::allocate_shared<G>(GreenletAllocator<G>{}, std::forward<F>(f), std::forward<Args>(args)...);
 }
 
 }  // namespace detail
@@ -254,7 +255,7 @@ auto make_callable(F&& f, Args&&... args) {
 template <class T, class... CtorArgs>
 Ref<T> make(CtorArgs&&... args) {
     static_assert(std::is_base_of_v<GreenletBase, T>, "grove::make<T>: T must derive from grove::Greenlet<R>");
-    return std::make_shared<T>(std::forward<CtorArgs>(args)...);
+    return std::allocate_shared<T>(detail::GreenletAllocator<T>{}, std::forward<CtorArgs>(args)...);
 }
 
 /// Creates a greenlet running `f(args...)` and starts it: it runs on a later
