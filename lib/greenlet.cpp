@@ -57,12 +57,17 @@ void GreenletBase::set_options(SpawnOptions options) {
 
 void GreenletBase::start() {
     if (state_.phase != Phase::New) return;
-    HubImpl& hub = HubImpl::get();
     auto self = weak_from_this().lock();
     if (!self)
         throw std::logic_error(
             "grove: GreenletBase::start: the greenlet must be owned by a grove::Ref (create it with grove::make or "
             "grove::spawn)");
+    start_owned(std::move(self));
+}
+
+void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
+    if (state_.phase != Phase::New) return;
+    HubImpl& hub = HubImpl::get();
     state_.self = std::move(self);
     state_.hub = &hub;
     state_.phase = Phase::Scheduled;

@@ -35,6 +35,9 @@ template <class T>
 using Ref = std::shared_ptr<T>;
 
 class GreenletBase;
+namespace detail {
+struct SpawnAccess;
+}
 
 /// Per-greenlet options for spawn_with() and GreenletBase::set_options().
 struct SpawnOptions {
@@ -122,10 +125,24 @@ protected:
 
 private:
     friend struct detail::Runtime;
+    friend struct detail::SpawnAccess;
     template <class R>
     friend class Greenlet;
+    /// start() with the owning Ref already in hand (spawn has it): no
+    /// weak_from_this().lock(), which is an atomic compare-and-swap.
+    void start_owned(std::shared_ptr<GreenletBase> self);
     detail::GreenletState state_;
 };
+
+namespace detail {
+/// How spawn() starts the greenlet it just made.
+struct SpawnAccess {
+    static void start(std::shared_ptr<GreenletBase> self) {
+        GreenletBase& g = *self;
+        g.start_owned(std::move(self));
+    }
+};
+}  // namespace detail
 
 /// What get() returns: the value, or the GreenletExit that ended the greenlet
 /// ("returned as if it were returned", as gevent's get does).
@@ -263,7 +280,7 @@ Ref<T> make(CtorArgs&&... args) {
 template <class F, class... Args>
 Ref<Greenlet<detail::spawn_result_t<F, Args...>>> spawn(F&& f, Args&&... args) {
     auto g = detail::make_callable(std::forward<F>(f), std::forward<Args>(args)...);
-    g->start();
+    detail::SpawnAccess::start(g);
     return g;
 }
 
@@ -272,7 +289,7 @@ template <class F, class... Args>
 Ref<Greenlet<detail::spawn_result_t<F, Args...>>> spawn_with(SpawnOptions options, F&& f, Args&&... args) {
     auto g = detail::make_callable(std::forward<F>(f), std::forward<Args>(args)...);
     g->set_options(std::move(options));
-    g->start();
+    detail::SpawnAccess::start(g);
     return g;
 }
 
