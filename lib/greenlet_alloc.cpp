@@ -23,8 +23,12 @@ namespace grove::detail {
 #if GROVE_BLOCK_CACHE
 namespace {
 
-constexpr std::size_t kGrain = 64;    // size classes: 64, 128, ... bytes
-constexpr std::size_t kClasses = 32;  // up to 2 KiB; larger blocks go to operator new
+// Size classes follow glibc's chunk sizes (16-byte steps, 8 bytes of header),
+// and each block is requested at its class's full usable size: a cached
+// block costs exactly what malloc would have spent on the request.
+constexpr std::size_t kStep = 16;
+constexpr std::size_t kHeader = sizeof(std::size_t);
+constexpr std::size_t kClasses = 64;  // chunks up to 1 KiB; larger blocks go to operator new
 constexpr std::uint32_t kCap = 1024;  // blocks kept per class
 
 struct FreeBlock {
@@ -64,7 +68,11 @@ struct BlockCacheOwner {
     t_cache.registered = true;
 }
 
-inline std::size_t size_class(std::size_t bytes) noexcept { return (bytes + kGrain - 1) / kGrain - 1; }
+inline std::size_t chunk_size(std::size_t bytes) noexcept {
+    const std::size_t chunk = (bytes + kHeader + kStep - 1) & ~(kStep - 1);
+    return chunk < 2 * kStep ? 2 * kStep : chunk;
+}
+inline std::size_t size_class(std::size_t bytes) noexcept { return chunk_size(bytes) / kStep - 2; }
 
 }  // namespace
 
@@ -76,7 +84,7 @@ void* greenlet_block_allocate(std::size_t bytes) {
             --t_cache.count[c];
             return b;
         }
-        return ::operator new((c + 1) * kGrain);
+        return ::operator new(chunk_size(bytes) - kHeader);
     }
     return ::operator new(bytes);
 }
