@@ -86,9 +86,14 @@ private:
     std::unordered_map<std::size_t, FreeList> free_;
     std::size_t cached_size_ = 0;
     FreeList* cached_list_ = nullptr;
+    struct ArenaCursor {
+        char* next = nullptr;  // where the next stack is carved
+        char* end = nullptr;
+        bool guards_installed = false;  // every stride's guard page is already in place
+    };
     std::vector<Arena> arenas_;
-    char* arena_cursor_ = nullptr;
-    char* arena_end_ = nullptr;
+    ArenaCursor default_arena_;  // guarded stacks of the default size (guards installed in one go)
+    ArenaCursor other_arena_;    // every other size, and unguarded stacks
     std::size_t in_use_ = 0;
 };
 

@@ -14,6 +14,7 @@
 #include <grove/sync/event.hpp>
 
 #include "internal.hpp"  // GROVE_ASAN
+#include "stack.hpp"     // default_stack_size
 
 // Non-static and outside any anonymous namespace, so describe() can name them
 // from the symbol table.
@@ -37,8 +38,38 @@ volatile int grove_test_recursion_limit = INT_MAX;  // keeps the recursion "boun
     return overflow_by_huge_frames(depth + 1) + big[sizeof big - 1];
 }
 
+// Uses about `bytes` of stack in 4 KiB frames, touching every page on the way.
+[[gnu::noinline]] int use_stack(std::size_t bytes) {
+    volatile char page[4096];
+    page[0] = 1;
+    page[sizeof page - 1] = 1;
+    if (bytes <= 2 * sizeof page) return page[0];
+    return use_stack(bytes - sizeof page - 256) + page[sizeof page - 1];
+}
+
 namespace grove {
 namespace {
+
+// Default-size stacks get their guard pages installed a whole arena at a time
+// (lib/stack.cpp): a guard placed for one stride must never land inside a
+// stack. Stacks of mixed sizes, all alive at once, each use almost all of
+// their own stack and must all come back.
+TEST(StackArenas, EveryLiveStackOfMixedSizesIsUsableToItsFullDepth) {
+    const std::size_t def = detail::default_stack_size();
+    const std::size_t odd = 64 * 1024;
+    Event go;
+    std::vector<Ref<Greenlet<int>>> all;
+    for (int i = 0; i < 600; ++i) {  // more than two arenas of 256 default-size stacks
+        const std::size_t size = (i % 3 == 2) ? odd : def;
+        all.push_back(spawn_with(SpawnOptions{size, {}}, [&go, size] {
+            go.wait();
+            return use_stack(size - 16 * 1024);
+        }));
+    }
+    sleep();
+    go.set();
+    for (auto& g : all) EXPECT_GE(g->get().value(), 8);  // frames it went through
+}
 
 class StackOverflowDeathTest : public ::testing::Test {
 protected:
