@@ -146,10 +146,10 @@ namespace {
 
 // Installs the guard page at the start of each of the `count` strides of a
 // fresh arena with a few process_madvise calls on this process (Linux 6.13+
-// accepts any advice there) instead of one madvise per stack: a system call
-// per new stack was most of what spawning a fresh greenlet cost beyond its
-// first stack page. False if the kernel or a seccomp filter refuses; the
-// caller then installs each guard as it carves.
+// accepts any advice there) instead of one madvise per stack, so starting a
+// fresh greenlet makes no system call (bench/RESULTS.md, section E). False if
+// the kernel or a seccomp filter refuses; the caller then installs each guard
+// as it carves.
 bool install_arena_guards(char* begin, std::size_t stride, std::size_t count) noexcept {
 #if defined(GROVE_VALGRIND) || !defined(SYS_pidfd_open) || !defined(SYS_process_madvise)
     (void)begin, (void)stride, (void)count;
