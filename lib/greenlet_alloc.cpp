@@ -12,12 +12,6 @@
 
 #include <grove/detail/greenlet_alloc.hpp>
 
-#if GROVE_ASAN || GROVE_TSAN || defined(GROVE_VALGRIND)
-#define GROVE_BLOCK_CACHE 0
-#else
-#define GROVE_BLOCK_CACHE 1
-#endif
-
 namespace grove::detail {
 
 #if GROVE_BLOCK_CACHE

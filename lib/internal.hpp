@@ -20,3 +20,11 @@
 #define GROVE_TSAN 1
 #endif
 #endif
+
+// The per-thread greenlet block cache (lib/greenlet_alloc.cpp) is bypassed
+// where a use after free must still be caught: sanitizer and valgrind builds.
+#if GROVE_ASAN || GROVE_TSAN || defined(GROVE_VALGRIND)
+#define GROVE_BLOCK_CACHE 0
+#else
+#define GROVE_BLOCK_CACHE 1
+#endif

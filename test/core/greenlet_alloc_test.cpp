@@ -23,12 +23,7 @@ namespace {
 using detail::greenlet_block_allocate;
 using detail::greenlet_block_free;
 
-constexpr bool kCacheBypassed =
-#if GROVE_ASAN || GROVE_TSAN || defined(GROVE_VALGRIND)
-    true;
-#else
-    false;
-#endif
+constexpr bool kCacheBypassed = !GROVE_BLOCK_CACHE;  // lib/internal.hpp
 
 using GreenletAlloc = test::LeakChecked;
 
