@@ -45,7 +45,7 @@ TEST_F(GreenletAlloc, ABlockIsNeverHandedOutForALargerSizeClass) {
     greenlet_block_free(big, 1000);
 }
 
-TEST_F(GreenletAlloc, BlocksBeyondTheLargestClassComeFromOperatorNew) {
+TEST_F(GreenletAlloc, ABlockBeyondTheLargestClassIsUsableInFull) {
     void* huge = greenlet_block_allocate(64 * 1024);
     std::memset(huge, 0xcd, 64 * 1024);
     greenlet_block_free(huge, 64 * 1024);
