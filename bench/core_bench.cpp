@@ -83,7 +83,7 @@ void BM_GroveSpawnJoinAfterBurst(benchmark::State& state) {
 }
 BENCHMARK(BM_GroveSpawnJoinAfterBurst);
 
-// --- grove's switch function alone (lib/context.cpp), no scheduling -------------
+// --- grove's switch function alone (lib/core/context.cpp), no scheduling -------------
 //
 // What a greenlet.switch() would cost: context_switch() saves/restores errno
 // and the C++ EH globals and checks the canary of unguarded stacks around one

@@ -27,7 +27,7 @@ struct Settings {
     /// (×4 under AddressSanitizer, whose redzones need room).
     std::size_t stack_size = 0;
     /// GROVE_GUARD_BUDGET: stacks that get their own mapping and guard page;
-    /// the rest are canary-checked (see lib/stack.hpp). 0: a quarter of
+    /// the rest are canary-checked (see lib/core/stack.hpp). 0: a quarter of
     /// vm.max_map_count, which leaves room for everything else the process maps.
     std::size_t guard_budget = 0;
     /// GROVE_MONITOR_THREAD (1/0, true/false, yes/no, on/off): start the

@@ -2,7 +2,7 @@
 //
 // grove::now() is Clock::now() unless the thread runs in deterministic mode
 // with a virtual clock; then it is `virtual_now_ns`, which only the hub moves
-// (lib/hub.cpp: a jump to the earliest timer when every greenlet waits on
+// (lib/core/hub.cpp: a jump to the earliest timer when every greenlet waits on
 // time, or the real time it spent blocked on something else).
 #pragma once
 

@@ -1,5 +1,5 @@
 // grove internal — entering and leaving deterministic mode (the hub does the
-// rest: lib/hub.cpp jumps the virtual clock and draws the seeded run order).
+// rest: lib/core/hub.cpp jumps the virtual clock and draws the seeded run order).
 #include <grove/deterministic.hpp>
 
 #include <cstdio>

@@ -21,7 +21,7 @@
 #endif
 #endif
 
-// The per-thread greenlet block cache (lib/greenlet_alloc.cpp) is bypassed
+// The per-thread greenlet block cache (lib/core/greenlet_alloc.cpp) is bypassed
 // where a use after free must still be caught: sanitizer and valgrind builds.
 #if GROVE_ASAN || GROVE_TSAN || defined(GROVE_VALGRIND)
 #define GROVE_BLOCK_CACHE 0

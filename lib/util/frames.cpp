@@ -1,5 +1,5 @@
 // grove internal — stack capture (_Unwind_Backtrace) and formatting, with
-// lib/report.cpp's symboliser, in the same format as its tracebacks.
+// lib/core/report.cpp's symboliser, in the same format as its tracebacks.
 #include "frames.hpp"
 #include "../report.hpp"
 

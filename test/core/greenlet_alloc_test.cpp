@@ -23,7 +23,7 @@ namespace {
 using detail::greenlet_block_allocate;
 using detail::greenlet_block_free;
 
-constexpr bool kCacheBypassed = !GROVE_BLOCK_CACHE;  // lib/internal.hpp
+constexpr bool kCacheBypassed = !GROVE_BLOCK_CACHE;  // lib/core/internal.hpp
 
 using GreenletAlloc = test::LeakChecked;
 

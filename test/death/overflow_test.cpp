@@ -51,7 +51,7 @@ namespace grove {
 namespace {
 
 // Default-size stacks get their guard pages installed a whole arena at a time
-// (lib/stack.cpp): a guard placed for one stride must never land inside a
+// (lib/core/stack.cpp): a guard placed for one stride must never land inside a
 // stack. Stacks of mixed sizes, all alive at once, each use almost all of
 // their own stack and must all come back.
 TEST(StackArenas, EveryLiveStackOfMixedSizesIsUsableToItsFullDepth) {

@@ -21,7 +21,7 @@ class Hub;
 
 namespace detail {
 
-/// What travels with a switch (lib/context.cpp): saved only while suspended.
+/// What travels with a switch (lib/core/context.cpp): saved only while suspended.
 struct ContextState {
     void* fctx = nullptr;       // Boost.Context fcontext_t; null while running or before start
     void* eh_caught = nullptr;  // __cxa_eh_globals.caughtExceptions of this greenlet
