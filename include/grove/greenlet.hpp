@@ -8,11 +8,13 @@
 #pragma once
 
 #include <cstddef>
+#include <concepts>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -76,6 +78,9 @@ public:
     /// (up to `timeout`; a greenlet that swallows the exception outlives it).
     void kill(std::exception_ptr e = {}, bool block = true, std::optional<Duration> timeout = {});
 
+    /// start() (or spawn, or a kill before start) has been called. Stays true
+    /// after death, as in gevent: it says the greenlet was set going, not that
+    /// it is running now (that is `started() && !dead()`).
     bool started() const noexcept { return state_.phase != detail::Phase::New; }
     /// Same as dead(): the greenlet's outcome is known.
     bool ready() const noexcept override { return dead(); }
@@ -302,14 +307,61 @@ Ref<Greenlet<detail::spawn_result_t<F, Args...>>> spawn_later(Duration delay, F&
 }
 
 /// Waits for every greenlet (or until `timeout`); returns the dead ones, in
-/// input order. With `raise_error`, rethrows the first error found.
+/// input order. Waits on all at once (as gevent's iwait): with `raise_error`,
+/// the first greenlet to die of an error (first in time, not in the list) has
+/// its error rethrown as soon as it dies, and joinall stops waiting. May
+/// switch; kill/Timeout interrupt it. A null Ref is std::invalid_argument; the
+/// calling greenlet itself, or one of another thread, std::logic_error.
 std::vector<Ref<GreenletBase>> joinall(const std::vector<Ref<GreenletBase>>& greenlets,
                                        std::optional<Duration> timeout = {}, bool raise_error = false);
 
-/// Kills every greenlet with `e` (empty: GreenletExit); with `block`, waits
-/// for all of them to die (up to `timeout`).
+/// Kills every greenlet with `e` (empty: GreenletExit) but the caller, which
+/// is skipped. With `block`, waits for all of them to die: up to `timeout`,
+/// then throws TimeoutError (from no guard) if any is still alive, as gevent's
+/// killall raises Timeout. Null Refs are std::invalid_argument (nobody killed).
 void killall(const std::vector<Ref<GreenletBase>>& greenlets, std::exception_ptr e = {}, bool block = true,
              std::optional<Duration> timeout = {});
+
+namespace detail {
+/// A range of greenlet Refs as a user holds them (a std::vector or std::span
+/// of Ref<Greenlet<R>>, a std::array, a std::list...), other than the
+/// std::vector<Ref<GreenletBase>> that joinall/killall take as they are.
+template <class Range>
+concept GreenletRefRange = std::ranges::input_range<const Range> &&
+                           std::convertible_to<std::ranges::range_reference_t<const Range>, Ref<GreenletBase>> &&
+                           !std::same_as<std::remove_cvref_t<Range>, std::vector<Ref<GreenletBase>>>;
+
+template <class Range>
+std::vector<Ref<GreenletBase>> base_refs(const Range& greenlets) {
+    std::vector<Ref<GreenletBase>> out;
+    for (auto&& g : greenlets) out.push_back(g);
+    return out;
+}
+}  // namespace detail
+
+/// joinall() over any range of greenlet Refs; returns the dead ones as the
+/// range holds them (a vector of Ref<Greenlet<int>> gives Ref<Greenlet<int>>s).
+template <detail::GreenletRefRange Range>
+auto joinall(const Range& greenlets, std::optional<Duration> timeout = {}, bool raise_error = false) {
+    const auto done = joinall(detail::base_refs(greenlets), timeout, raise_error);
+    // `done` is a subsequence of the input, in input order.
+    std::vector<std::ranges::range_value_t<const Range>> out;
+    out.reserve(done.size());
+    std::size_t next = 0;
+    for (auto&& g : greenlets)
+        if (next < done.size() && done[next].get() == &*g) {
+            out.push_back(g);
+            ++next;
+        }
+    return out;
+}
+
+/// killall() over any range of greenlet Refs.
+template <detail::GreenletRefRange Range>
+void killall(const Range& greenlets, std::exception_ptr e = {}, bool block = true,
+             std::optional<Duration> timeout = {}) {
+    killall(detail::base_refs(greenlets), std::move(e), block, timeout);
+}
 
 /// Sleeps `d` cooperatively. `d <= 0` yields: every other ready greenlet runs
 /// once before this one resumes. Interrupted by kill/Timeout.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -118,6 +119,13 @@ IWaitRange<Range> iwait(const Range& objects, std::optional<Duration> timeout = 
     return IWaitRange<Range>(objects, timeout, count);
 }
 
+/// iwait() over a braced list: `for (auto& g : grove::iwait({a, b})) ...`.
+template <class T>
+IWaitRange<std::initializer_list<T>> iwait(std::initializer_list<T> objects, std::optional<Duration> timeout = {},
+                                           std::optional<std::size_t> count = {}) {
+    return IWaitRange<std::initializer_list<T>>(objects, timeout, count);
+}
+
 /// Waits until `count` of `objects` (default: all) are ready or the timeout
 /// passes; returns the ready ones in the order they became ready (gevent.wait).
 template <class Range>
@@ -125,6 +133,13 @@ auto wait(const Range& objects, std::optional<Duration> timeout = {}, std::optio
     std::vector<typename IWaitRange<Range>::Element> out;
     for (auto& x : iwait(objects, timeout, count)) out.push_back(x);
     return out;
+}
+
+/// wait() over a braced list of one element type: `grove::wait({a, b})`.
+template <class T>
+std::vector<T> wait(std::initializer_list<T> objects, std::optional<Duration> timeout = {},
+                    std::optional<std::size_t> count = {}) {
+    return wait<std::initializer_list<T>>(objects, timeout, count);
 }
 
 }  // namespace grove

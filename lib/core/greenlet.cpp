@@ -200,36 +200,56 @@ std::exception_ptr detail::get_outcome(GreenletBase& g, bool block, std::optiona
 
 // --- free functions -------------------------------------------------------------
 
+namespace {
+/// The greenlets `call` may wait for: not null, of this thread, not the caller.
+std::vector<Waitable*> waitable_others(const std::vector<Ref<GreenletBase>>& greenlets, const char* call) {
+    GreenletBase* me = HubImpl::get().current_greenlet();
+    std::vector<Waitable*> out;
+    out.reserve(greenlets.size());
+    for (std::size_t i = 0; i < greenlets.size(); ++i) {
+        const auto& g = greenlets[i];
+        if (!g) throw std::invalid_argument(fmt::format("grove: {}: the greenlet at index {} is null", call, i));
+        hub_for(*g, call);
+        if (g.get() == me) throw std::logic_error(fmt::format("grove: {}: a greenlet cannot join itself", call));
+        out.push_back(g.get());
+    }
+    return out;
+}
+}  // namespace
+
 std::vector<Ref<GreenletBase>> joinall(const std::vector<Ref<GreenletBase>>& greenlets, std::optional<Duration> timeout,
                                        bool raise_error) {
-    const auto deadline = detail::deadline_after(timeout, "joinall");
+    // All at once, as gevent's iwait: each death is seen when it happens, so
+    // with raise_error the first failure in time is raised at once, wherever
+    // it sits in the input.
+    IWait deaths(waitable_others(greenlets, "joinall"), timeout);
+    while (auto i = deaths.next())
+        if (raise_error && greenlets[*i]->exception()) std::rethrow_exception(greenlets[*i]->exception());
     std::vector<Ref<GreenletBase>> done;
     done.reserve(greenlets.size());
-    for (const auto& g : greenlets) {
-        if (!g->dead()) {
-            if (deadline) {
-                if (*deadline == Deadline::min()) continue;
-                const Duration left = *deadline - now();
-                if (left.count() <= 0) continue;
-                g->join(left);
-            } else {
-                g->join();
-            }
-        }
-        if (!g->dead()) continue;
-        if (raise_error && g->exception()) std::rethrow_exception(g->exception());
-        done.push_back(g);
-    }
+    for (const auto& g : greenlets)
+        if (g->dead()) done.push_back(g);
     return done;
 }
 
 void killall(const std::vector<Ref<GreenletBase>>& greenlets, std::exception_ptr e, bool block,
              std::optional<Duration> timeout) {
-    for (const auto& g : greenlets) {
-        if (g.get() == getcurrent()) continue;  // killing yourself would stop the loop half-way
-        g->kill(e, false);
+    detail::deadline_after(timeout, "killall");  // a NaN timeout kills nobody
+    GreenletBase* me = getcurrent();
+    std::vector<Ref<GreenletBase>> others;
+    others.reserve(greenlets.size());
+    for (std::size_t i = 0; i < greenlets.size(); ++i) {
+        const auto& g = greenlets[i];
+        if (!g) throw std::invalid_argument(fmt::format("grove: killall: the greenlet at index {} is null", i));
+        if (g.get() == me) continue;  // killing yourself would stop the loop half-way
+        others.push_back(g);
     }
-    if (block) joinall(greenlets, timeout);
+    for (const auto& g : others) g->kill(e, false);
+    if (!block) return;
+    const std::size_t dead = joinall(others, timeout).size();
+    if (dead < others.size())  // gevent's killall documents ":raise Timeout"
+        throw TimeoutError(0, fmt::format("grove: killall: {} of {} greenlets still alive after {} seconds",
+                                          others.size() - dead, others.size(), timeout ? timeout->count() : 0.0));
 }
 
 void sleep(Duration d) {

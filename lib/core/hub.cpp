@@ -478,10 +478,13 @@ void HubImpl::process_notifications() {
                 std::fputs("grove: failed to report a greenlet's error\n", stderr);
             }
         }
-        // Links added while these run are queued again for the next pass.
-        auto links = std::move(s.links);
-        s.links.clear();
-        for (auto& link : links) {
+        // Each link is taken off the list just before it runs, so a callback
+        // that unlinks a later one stops it. Links added while these run
+        // (ids past `last`) are queued again for the next pass.
+        const GreenletBase::LinkId last = s.next_link_id - 1;
+        while (!s.links.empty() && s.links.front().id <= last) {
+            auto link = std::move(s.links.front());
+            s.links.erase(s.links.begin());
             const bool ok = !s.error;
             if ((link.kind == LinkKind::Value && !ok) || (link.kind == LinkKind::Exception && ok)) continue;
             try {

@@ -43,6 +43,7 @@ void Group::discard(const GreenletBase* g) noexcept {
     if (it == members_.end()) return;
     it->second.greenlet->unlink(it->second.link);
     members_.erase(it);
+    dying_.erase(g);
     release_slot();
     if (members_.empty()) empty_waiters_.notify_all();
 }
@@ -66,11 +67,22 @@ bool Group::join(std::optional<Duration> timeout, bool raise_error) {
 }
 
 void Group::kill(std::exception_ptr e, bool block, std::optional<Duration> timeout) {
-    const auto victims = greenlets();
-    killall(victims, e, block, timeout);
-    if (!block) return;
-    for (const auto& g : victims)
-        if (g->dead()) on_death(*g);
+    const auto deadline = detail::deadline_after(timeout, "Group.kill");
+    const GreenletBase* me = getcurrent();
+    for (;;) {
+        std::vector<Ref<GreenletBase>> victims;
+        for (const auto& [ptr, m] : members_)
+            if (ptr != me) victims.push_back(m.greenlet);
+        for (const auto& g : victims)
+            if (dying_.insert(g.get()).second) g->kill(e, false);
+        if (!block || victims.empty()) return;
+        std::optional<Duration> left;
+        if (deadline) left = *deadline == Deadline::min() ? Duration::zero() : Duration(*deadline - now());
+        const auto dead = joinall(victims, left);
+        for (const auto& g : dead) on_death(*g);  // gone when kill() returns, not a hub turn later
+        if (dead.size() < victims.size()) return;  // out of time
+        // Everyone shot is dead; members that joined meanwhile are shot next.
+    }
 }
 
 bool Group::wait_available(std::optional<Duration>) { return true; }

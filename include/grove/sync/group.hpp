@@ -9,6 +9,7 @@
 #include <ranges>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -68,9 +69,15 @@ public:
     /// died of since the last such join. May switch; kill/Timeout interrupt it.
     bool join(std::optional<Duration> timeout = {}, bool raise_error = false);
 
-    /// Kills every member with `e` (empty: GreenletExit); with `block`, waits
-    /// (up to `timeout`) for them to die, and those that did have left the
-    /// group when it returns. May switch when blocking.
+    /// Kills every member with `e` (empty: GreenletExit), each once: a member
+    /// an earlier kill() already shot is not shot again while it stays in the
+    /// group (gevent's Group keeps a "dying" set), so a member that swallows
+    /// the exit is not hit a second time. The calling greenlet, if a member,
+    /// is skipped. With `block`, waits (up to `timeout`, then returns quietly,
+    /// as gevent's Group.kill) for the members to die, shooting members that
+    /// join meanwhile; those that died have left the group when it returns.
+    /// May switch when blocking; kill/Timeout interrupt the wait (nobody is
+    /// shot twice for it).
     void kill(std::exception_ptr e = {}, bool block = true, std::optional<Duration> timeout = {});
 
     /// Members that could still be added without waiting (unbounded for a Group).
@@ -133,6 +140,7 @@ private:
     void on_death(GreenletBase& g) noexcept;
 
     std::unordered_map<const GreenletBase*, Member> members_;
+    std::unordered_set<const GreenletBase*> dying_;  // members kill() has shot; a subset of members_
     WaitList empty_waiters_;  // join() waiters, all woken when members_ becomes empty
     std::exception_ptr first_error_;
 };
