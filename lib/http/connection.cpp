@@ -102,11 +102,12 @@ private:
     /// Receives more bytes into in_ (flushing out_ first); false on EOF.
     bool fill() {
         flush();
-        if (pos_ == in_.size()) {
-            in_.clear();
-            pos_ = 0;
-        } else if (pos_ > 64 * 1024) {
+        // Compaction moves the unconsumed bytes to the front: every index
+        // into in_ (pos_, and scan_, where the head scanner resumes) moves
+        // with them.
+        if (pos_ == in_.size() || pos_ > 64 * 1024) {
             in_.erase(0, pos_);
+            scan_ = scan_ > pos_ ? scan_ - pos_ : 0;
             pos_ = 0;
         }
         char buf[kReadChunk];
