@@ -195,15 +195,17 @@ private:
         }
     }
 
-    /// A line from the input (without "\r\n"); `too_long` if it exceeds
-    /// `limit`; kClose on EOF.
+    /// A line of a chunked body from the input (without its "\r\n");
+    /// `too_long` if it exceeds `limit`; 400 if it ends in a bare "\n"
+    /// (RFC 9112 §7.1 has CRLF only: a proxy that reads the line otherwise
+    /// would frame the body differently); kClose on EOF.
     int read_line(std::string& line, std::size_t limit, int too_long) {
         for (;;) {
             const void* nl = std::memchr(in_.data() + pos_, '\n', buffered());
             if (nl) {
                 const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data());
-                line.assign(in_, pos_, at - pos_);
-                if (!line.empty() && line.back() == '\r') line.pop_back();
+                if (at == pos_ || in_[at - 1] != '\r') return 400;
+                line.assign(in_, pos_, at - 1 - pos_);
                 pos_ = at + 1;
                 return line.size() > limit ? too_long : 0;
             }

@@ -181,6 +181,52 @@ TEST_F(HttpServerTest, LimitsAndMalformedRequestsGet4xxAndAClose) {
     EXPECT_EQ(status_for(port, "GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(100000, 'a')), 431);
 }
 
+// RFC 9112 §6: each of these framings is ambiguous (a front end could read
+// the body differently), so each is refused with a 400 and a close, never
+// read as a request followed by the smuggled one.
+TEST_F(HttpServerTest, SmugglingShapesGet400AndAClose) {
+    const auto port = start();
+    const std::string post = "POST / HTTP/1.1\r\nHost: t\r\n";
+    const std::string chunked = post + "Transfer-Encoding: chunked\r\n\r\n";
+    const std::string nul(1, '\0');
+    const struct {
+        const char* what;
+        std::string request;
+    } cases[] = {
+        {"empty Content-Length", post + "Content-Length:\r\n\r\n"},
+        {"empty Content-Length beside chunked", post + "Content-Length: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"chunked beside empty Content-Length", post + "Transfer-Encoding: chunked\r\nContent-Length:\r\n\r\n0\r\n\r\n"},
+        {"empty Content-Length beside a second one", post + "Content-Length:\r\nContent-Length: 5\r\n\r\nhello"},
+        {"second Content-Length empty", post + "Content-Length: 5\r\nContent-Length:\r\n\r\nhello"},
+        {"Content-Length: 5,", post + "Content-Length: 5,\r\n\r\nhello"},
+        {"Content-Length: ,5", post + "Content-Length: ,5\r\n\r\nhello"},
+        {"Transfer-Encoding chunked + gzip lines", post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n"},
+        {"Transfer-Encoding chunked + chunked lines",
+         post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"Transfer-Encoding chunked + identity lines",
+         post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n"},
+        {"chunk size with leading space", chunked + " 5\r\nhello\r\n0\r\n\r\n"},
+        {"chunk size with leading tab", chunked + "\t5\r\nhello\r\n0\r\n\r\n"},
+        {"bare CR in a chunk extension", chunked + "5;a\rb\r\nhello\r\n0\r\n\r\n"},
+        {"NUL in a chunk extension", chunked + "5;a" + nul + "b\r\nhello\r\n0\r\n\r\n"},
+        {"bare LF chunk lines", chunked + "5\nhello\n0\n\n"},
+        {"bare LF after chunk data", chunked + "5\r\nhello\n0\r\n\r\n"},
+        {"bare LF after the last chunk", chunked + "5\r\nhello\r\n0\n\r\n"},
+    };
+    for (const auto& c : cases)
+        EXPECT_EQ(status_for(port, c.request + "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"), 400) << c.what;
+}
+
+TEST_F(HttpServerTest, AcceptsContentLengthWithLeadingZeros) {
+    const auto port = start();
+    Socket c = connect(port);
+    c.sendall("POST /z HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::string(40, '0') + "5\r\n\r\nhello");
+    std::string buf;
+    const auto r = read_response(c, buf);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "POST /z 5:hello");
+}
+
 TEST_F(HttpServerTest, HeadAndHttp10) {
     const auto port = start();
     Socket c = connect(port);
