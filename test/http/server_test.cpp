@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <grove/greenlet.hpp>
+#include <grove/sync.hpp>
 #include <grove/http.hpp>
 #include <grove/io.hpp>
 #include <grove/timeout.hpp>
@@ -225,6 +226,152 @@ TEST_F(HttpServerTest, AcceptsContentLengthWithLeadingZeros) {
     const auto r = read_response(c, buf);
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "POST /z 5:hello");
+}
+
+TEST_F(HttpServerTest, ChunkExtensionsHaveATotalCap) {
+    ServerOptions o;
+    o.max_chunk_extensions = 4096;
+    const auto port = start(echo_handler, o);
+    // Each line is well under the per-line limit; together they are not.
+    std::string body;
+    for (int i = 0; i < 20; ++i) body += "1;ext=" + std::string(500, 'e') + "\r\nx\r\n";
+    const std::string head = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    EXPECT_EQ(status_for(port, head + body + "0\r\n\r\n"), 400);
+    // Below the cap the same shape is fine.
+    Socket c = connect(port);
+    c.sendall(head + "1;ext=" + std::string(500, 'e') + "\r\nx\r\n0\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "POST / 1:x");
+}
+
+/// Sends `request`, then one byte every 20 ms until the server's close makes
+/// a send fail (or `limit` passes); returns how long the server put up with it.
+Duration trickle_until_closed(std::uint16_t port, const std::string& request, Duration limit) {
+    Socket c = connect(port);
+    c.sendall(request);
+    const auto t0 = Clock::now();
+    try {
+        while (Clock::now() - t0 < limit) {
+            c.sendall("x");
+            grove::sleep(20ms);
+        }
+    } catch (const std::system_error&) {
+    }
+    return Clock::now() - t0;
+}
+
+TEST_F(HttpServerTest, TheDrainAfterARefusalHasADeadline) {
+    ServerOptions o;
+    o.max_body_size = 10;
+    o.refuse_drain_timeout = 300ms;
+    const auto port = start(echo_handler, o);
+    // 413 at once, then a sender that never stops, each byte well within
+    // the drain's per-read timeout.
+    const auto held = trickle_until_closed(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 999999\r\n\r\n", 5s);
+    EXPECT_LT(held, 3s);
+}
+
+TEST_F(HttpServerTest, ASlowBodyIsCutOffByTheBodyTimeout) {
+    ServerOptions o;
+    o.body_timeout = 300ms;  // io_timeout (30 s) never fires: a byte comes every 20 ms
+    o.refuse_drain_timeout = 100ms;
+    const auto port = start(echo_handler, o);
+    for (const std::string framing : {"Content-Length: 100000", "Transfer-Encoding: chunked"}) {
+        Socket c = connect(port);
+        c.sendall("POST / HTTP/1.1\r\nHost: t\r\n" + framing + "\r\n\r\n" +
+                  (framing[0] == 'T' ? "186a0\r\n" : ""));
+        auto trickle = spawn([&] {
+            try {
+                for (int i = 0; i < 250; ++i) {
+                    c.sendall("x");
+                    grove::sleep(20ms);
+                }
+            } catch (const std::system_error&) {
+            }
+        });
+        std::string buf;
+        c.settimeout(10s);
+        const auto t0 = Clock::now();
+        EXPECT_EQ(read_response(c, buf).status, 408) << framing;
+        EXPECT_LT(Clock::now() - t0, 3s) << framing;
+        trickle->kill();
+    }
+}
+
+TEST_F(HttpServerTest, StreamedBodiesReachTheHandlerWhileStillArriving) {
+    ServerOptions o;
+    o.stream_request_bodies = true;
+    o.max_body_size = 64 * 1024 * 1024;
+    Event first_half;
+    const auto port = start(
+        [&](const Request& req) {
+            if (!req.body_reader) return Response::text(500, "no reader");
+            EXPECT_TRUE(req.body.empty());
+            std::size_t total = 0, sum = 0;
+            char buf[8192];
+            while (const std::size_t n = req.body_reader->read(buf, sizeof buf)) {
+                for (std::size_t i = 0; i < n; ++i) sum += static_cast<unsigned char>(buf[i]);
+                total += n;
+                if (total >= 1000) first_half.set();
+            }
+            return Response::text(200, std::to_string(total) + " " + std::to_string(sum));
+        },
+        o);
+    for (const bool chunked : {false, true}) {
+        first_half.clear();
+        Socket c = connect(port);
+        const std::string half(1000, 'a');
+        c.sendall(chunked ? "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + half + "\r\n"
+                          : "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n" + half);
+        // The handler has the first half before the second is sent.
+        ASSERT_TRUE(first_half.wait(5s)) << (chunked ? "chunked" : "content-length");
+        c.sendall(chunked ? "3e8\r\n" + half + "\r\n0\r\n\r\n" : half);
+        std::string buf;
+        EXPECT_EQ(read_response(c, buf).body, "2000 " + std::to_string(2000 * 'a'));
+    }
+    // A 32 MiB upload goes through, read by the handler in 8 KiB pieces.
+    Socket c = connect(port);
+    auto sender = spawn([&] {
+        c.sendall("PUT /big HTTP/1.1\r\nHost: t\r\nContent-Length: 33554432\r\n\r\n");
+        const std::string mib(1 << 20, 'b');
+        for (int i = 0; i < 32; ++i) c.sendall(mib);
+    });
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "33554432 " + std::to_string(33554432ull * 'b'));
+    sender->join();
+}
+
+TEST_F(HttpServerTest, StreamedBodiesLeftUnreadAreSkippedAndErrorsAnswered) {
+    ServerOptions o;
+    o.stream_request_bodies = true;
+    o.max_body_size = 100;
+    const auto port = start(
+        [](const Request& req) {
+            if (req.path == "/all") return Response::text(200, "got " + req.body_reader->read_all());
+            return Response::text(200, "ignored");  // the body is never read
+        },
+        o);
+    Socket c = connect(port);
+    c.sendall(
+        "POST /skip HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+        "POST /skip HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        "POST /all HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "ignored");
+    EXPECT_EQ(read_response(c, buf).body, "ignored");
+    EXPECT_EQ(read_response(c, buf).body, "got xyz");
+    // Errors found while the handler reads become the client's answer.
+    EXPECT_EQ(status_for(port, "POST /all HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" +
+                                   std::string(101, 'x') + "\r\n0\r\n\r\n"),
+              413);
+    EXPECT_EQ(status_for(port, "POST /all HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
+    // Expect: 100-continue is answered by the handler's first read.
+    Socket e = connect(port);
+    e.sendall("POST /all HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+    std::string ebuf;
+    EXPECT_EQ(read_response(e, ebuf).status, 100);
+    e.sendall("ok");
+    EXPECT_EQ(read_response(e, ebuf).body, "got ok");
 }
 
 TEST_F(HttpServerTest, HeadAndHttp10) {
