@@ -1,7 +1,8 @@
 // grove-http — the per-connection loop.
 //
-//   wait_for_request ─► read_head ─► read_body ─► handler ─► respond ─┐
-//          ▲            (header_timeout guard)  (io_timeout)            │
+//   wait_for_request ─► read_head ─► Body ─► handler ─► respond ─┐
+//          ▲         (header_timeout guard) (body_timeout; streamed:  │
+//          │                                 read by the handler)     │
 //          └──────────────────────── keep-alive ◄──────────────────────┘
 //
 // Buffers: `in_` holds received bytes, `pos_` the first unconsumed one
@@ -11,8 +12,10 @@
 // while we block.
 #include "connection.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <exception>
 #include <string>
 #include <system_error>
@@ -29,6 +32,7 @@ namespace grove::http::detail {
 namespace {
 
 constexpr int kClose = -1;  // end the connection without a response
+constexpr int kMore = -2;   // read_line: the line is incomplete
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxChunkLine = 1024;
 
@@ -88,25 +92,155 @@ public:
             req.peer = peer_;
             req.tls = s_.tls();
             Framing framing;
-            int status = read_head(req, framing);
-            if (status == 0) status = read_body(req, framing);
+            const int status = read_head(req, framing);
             if (status == kClose) return;
             if (status != 0) return refuse(status);
-            if (!answer(req, framing)) return;
+            Body body(*this, framing);
+            if (opt_.stream_request_bodies) {
+                req.body_reader = &body;
+            } else {
+                try {
+                    body.read_into(req.body);
+                } catch (const RequestError& e) {
+                    return refuse(e.status());
+                }
+            }
+            if (!answer(req, framing, body)) return;
         }
     }
 
 private:
+    /// The request body as the handler (or run(), for a whole body) pulls
+    /// it: Content-Length or chunked framing undone, max_body_size,
+    /// max_chunk_extensions and body_timeout applied. Reads from the
+    /// connection's input buffer, so a streamed upload of any size holds
+    /// one buffer.
+    class Body final : public BodyReader {
+    public:
+        Body(Connection& c, const Framing& f)
+            : c_(c), f_(f), done_(f.body == Framing::Body::none), remaining_(f.length) {}
+
+        using BodyReader::read;
+        std::size_t read(void* buf, std::size_t size) override {
+            if (done_ || size == 0) return 0;
+            if (!started_) start();
+            const auto left = deadline_ ? std::optional<Duration>(*deadline_ - grove::now()) : std::nullopt;
+            if (left && *left <= Duration::zero()) throw RequestError(408, "request body: body_timeout expired");
+            Timeout guard(left, {}, false);  // armed only if we must wait
+            try {
+                c_.s_.settimeout(c_.opt_.io_timeout);
+                if (f_.body == Framing::Body::chunked && !next_chunk(guard)) return 0;
+                if (remaining_ == 0) {
+                    done_ = true;
+                    return 0;
+                }
+                if (c_.buffered() == 0) fill(guard);
+                const std::size_t n = std::min({size, remaining_, c_.buffered()});
+                std::memcpy(buf, c_.in_.data() + c_.pos_, n);
+                c_.pos_ += n;
+                remaining_ -= n;
+                return n;
+            } catch (const SocketTimeout&) {
+                throw RequestError(408, "request body: no data for io_timeout");
+            } catch (const TimeoutError& e) {
+                if (!e.from(guard)) throw;
+                throw RequestError(408, "request body: body_timeout expired");
+            }
+        }
+
+        /// Appends the whole body to `out`.
+        void read_into(std::string& out) {
+            if (f_.body == Framing::Body::length) out.reserve(f_.length);
+            char buf[kReadChunk];
+            while (const std::size_t n = read(buf, sizeof buf)) out.append(buf, n);
+        }
+
+        bool started() const noexcept { return started_; }
+        bool done() const noexcept { return done_; }
+
+    private:
+        void start() {
+            started_ = true;
+            if (c_.opt_.body_timeout)
+                deadline_ = grove::now() + std::chrono::duration_cast<Clock::duration>(*c_.opt_.body_timeout);
+            if (f_.expect_continue && c_.buffered() == 0) {
+                c_.s_.settimeout(c_.opt_.io_timeout);
+                c_.flush();
+                c_.s_.sendall("HTTP/1.1 100 Continue\r\n\r\n");
+            }
+        }
+
+        void fill(Timeout& guard) {
+            if (!guard.pending() && deadline_) guard.start();
+            if (!c_.fill()) throw RequestError(400, "request body: the client closed the connection before its end");
+        }
+
+        /// A chunk line into `out` (see read_line), reading as needed.
+        void line(std::string& out, std::size_t limit, int too_long, Timeout& guard) {
+            for (;;) {
+                const int st = c_.read_line(out, limit, too_long);
+                if (st == 0) return;
+                if (st != kMore)
+                    throw RequestError(st, st == 431 ? "request body: trailers too large"
+                                                     : "request body: malformed chunk line");
+                fill(guard);
+            }
+        }
+
+        /// Moves to the next chunk with data when the current one is used
+        /// up; false (and done) after the last chunk and the trailers.
+        bool next_chunk(Timeout& guard) {
+            std::string text;
+            while (remaining_ == 0) {
+                if (in_chunk_) line(text, 0, 400, guard);  // the CRLF after the data
+                in_chunk_ = false;
+                line(text, kMaxChunkLine, 400, guard);
+                std::size_t size = 0, ext = 0;
+                if (!parse_chunk_size(text, size, &ext)) throw RequestError(400, "request body: bad chunk size");
+                extensions_ += ext;
+                if (extensions_ > c_.opt_.max_chunk_extensions)
+                    throw RequestError(400, "request body: chunk extensions exceed max_chunk_extensions");
+                if (size == 0) {
+                    for (std::size_t trailers = 0;;) {  // trailer fields are read and dropped
+                        line(text, c_.opt_.max_header_size, 431, guard);
+                        if (text.empty()) break;
+                        trailers += text.size();
+                        if (trailers > c_.opt_.max_header_size)
+                            throw RequestError(431, "request body: trailers too large");
+                    }
+                    done_ = true;
+                    return false;
+                }
+                if (size > c_.opt_.max_body_size - received_)
+                    throw RequestError(413, "request body: larger than max_body_size");
+                received_ += size;
+                remaining_ = size;
+                in_chunk_ = true;
+            }
+            return true;
+        }
+
+        Connection& c_;
+        const Framing& f_;
+        bool started_ = false;
+        bool done_;
+        bool in_chunk_ = false;     // the current chunk's data has begun
+        std::size_t remaining_;     // of the body (length) or of the chunk
+        std::size_t received_ = 0;  // chunk sizes so far
+        std::size_t extensions_ = 0;
+        std::optional<Deadline> deadline_;
+    };
     std::size_t buffered() const noexcept { return in_.size() - pos_; }
 
     /// Receives more bytes into in_ (flushing out_ first); false on EOF.
     bool fill() {
         flush();
-        if (pos_ == in_.size()) {
-            in_.clear();
-            pos_ = 0;
-        } else if (pos_ > 64 * 1024) {
+        // Compaction moves the unconsumed bytes to the front: every index
+        // into in_ (pos_, and scan_, where the head scanner resumes) moves
+        // with them.
+        if (pos_ == in_.size() || pos_ > 64 * 1024) {
             in_.erase(0, pos_);
+            scan_ = scan_ > pos_ ? scan_ - pos_ : 0;
             pos_ = 0;
         }
         char buf[kReadChunk];
@@ -194,65 +328,19 @@ private:
         }
     }
 
-    /// A line from the input (without "\r\n"); `too_long` if it exceeds
-    /// `limit`; kClose on EOF.
+    /// A line of a chunked body from the input (without its "\r\n");
+    /// `too_long` if it exceeds `limit`; 400 if it ends in a bare "\n"
+    /// (RFC 9112 §7.1 has CRLF only: a proxy that reads the line otherwise
+    /// would frame the body differently); kMore when the line is not all
+    /// here yet.
     int read_line(std::string& line, std::size_t limit, int too_long) {
-        for (;;) {
-            const void* nl = std::memchr(in_.data() + pos_, '\n', buffered());
-            if (nl) {
-                const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data());
-                line.assign(in_, pos_, at - pos_);
-                if (!line.empty() && line.back() == '\r') line.pop_back();
-                pos_ = at + 1;
-                return line.size() > limit ? too_long : 0;
-            }
-            if (buffered() > limit + 2) return too_long;
-            if (!fill()) return kClose;
-        }
-    }
-
-    int read_body(Request& req, const Framing& framing) {
-        if (framing.body == Framing::Body::none) return 0;
-        try {
-            s_.settimeout(opt_.io_timeout);
-            if (framing.expect_continue && buffered() == 0) {
-                flush();
-                s_.sendall("HTTP/1.1 100 Continue\r\n\r\n");
-            }
-            if (framing.body == Framing::Body::length) {
-                while (buffered() < framing.length)
-                    if (!fill()) return kClose;
-                req.body.assign(in_, pos_, framing.length);
-                pos_ += framing.length;
-                return 0;
-            }
-            return read_chunked(req.body);
-        } catch (const SocketTimeout&) {
-            return 408;
-        }
-    }
-
-    int read_chunked(std::string& body) {
-        std::string line;
-        for (;;) {
-            if (int st = read_line(line, kMaxChunkLine, 400)) return st;
-            std::size_t size = 0;
-            if (!parse_chunk_size(line, size)) return 400;
-            if (size == 0) break;
-            if (size > opt_.max_body_size - body.size()) return 413;
-            while (buffered() < size)
-                if (!fill()) return kClose;
-            body.append(in_, pos_, size);
-            pos_ += size;
-            if (int st = read_line(line, 0, 400)) return st;  // the CRLF after the data
-        }
-        std::size_t trailers = 0;
-        for (;;) {  // trailer fields are read and dropped
-            if (int st = read_line(line, opt_.max_header_size, 431)) return st;
-            if (line.empty()) return 0;
-            trailers += line.size();
-            if (trailers > opt_.max_header_size) return 431;
-        }
+        const void* nl = std::memchr(in_.data() + pos_, '\n', buffered());
+        if (!nl) return buffered() > limit + 2 ? too_long : kMore;
+        const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - in_.data());
+        if (at == pos_ || in_[at - 1] != '\r') return 400;
+        line.assign(in_, pos_, at - 1 - pos_);
+        pos_ = at + 1;
+        return line.size() > limit ? too_long : 0;
     }
 
     void append_head(int status, std::string_view reason, const Headers& headers) {
@@ -265,12 +353,15 @@ private:
     }
 
     /// Calls the handler and writes its response; false: close now.
-    bool answer(const Request& req, const Framing& framing) {
+    bool answer(const Request& req, const Framing& framing, Body& body) {
         Response resp;
         try {
             resp = server_.handler(req);
         } catch (const GreenletExit&) {
             throw;
+        } catch (const RequestError& e) {
+            refuse(e.status());  // the streamed body was bad: the client's fault
+            return false;
         } catch (...) {
             const auto error = std::current_exception();
             try {
@@ -281,6 +372,22 @@ private:
             std::rethrow_exception(error);  // the connection greenlet reports it
         }
         bool keep_alive = framing.keep_alive && !server_.stopping;
+        if (!body.done()) {
+            // A streamed body the handler left unread: skip the rest, unless
+            // the client still waits for "100 Continue" (then it has not
+            // sent the body, and closing is cheaper than asking for it).
+            if (framing.expect_continue && !body.started()) {
+                keep_alive = false;
+            } else {
+                try {
+                    char skip[kReadChunk];
+                    while (body.read(skip, sizeof skip) > 0) {
+                    }
+                } catch (const RequestError&) {
+                    keep_alive = false;
+                }
+            }
+        }
         if (const auto c = resp.headers.get("connection"); c && has_token(*c, "close")) keep_alive = false;
         const bool head_only = req.method == "HEAD";
         const bool bodiless = resp.status < 200 || resp.status == 204 || resp.status == 304;
@@ -330,7 +437,20 @@ private:
         try {
             flush();
             s_.finish();
-            if (!drain) return;
+        } catch (const std::exception&) {
+            return;
+        } catch (const SocketTimeout&) {
+            return;
+        }
+        if (drain) discard_input();
+    }
+
+    /// Reads and drops input until EOF, a pause of half a second, 1 MiB, or
+    /// refuse_drain_timeout in all (a steady trickle must not hold the
+    /// connection forever).
+    void discard_input() {
+        Timeout guard(opt_.refuse_drain_timeout);
+        try {
             s_.settimeout(Duration{0.5});
             char buf[kReadChunk];
             for (std::size_t drained = 0; drained < (1u << 20);) {
@@ -340,6 +460,8 @@ private:
             }
         } catch (const std::exception&) {
         } catch (const SocketTimeout&) {
+        } catch (const TimeoutError& e) {
+            if (!e.from(guard)) throw;
         }
     }
 

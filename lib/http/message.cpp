@@ -35,6 +35,19 @@ std::size_t Headers::remove(std::string_view name) {
     return before - fields_.size();
 }
 
+std::string BodyReader::read(std::size_t max) {
+    std::string out(std::min<std::size_t>(max, 64 * 1024), '\0');
+    out.resize(read(out.data(), out.size()));
+    return out;
+}
+
+std::string BodyReader::read_all() {
+    std::string out;
+    char buf[16 * 1024];
+    while (const std::size_t n = read(buf, sizeof buf)) out.append(buf, n);
+    return out;
+}
+
 Response Response::text(int status, std::string body, std::string content_type) {
     Response r;
     r.status = status;

@@ -2,8 +2,11 @@
 // smuggling (RFC 9112 §6.3, §11.2), lenient only about line ends (bare "\n").
 //
 // Rejected with 400: whitespace before a header's colon, obsolete line
-// folding, control characters, a Content-Length that is not all digits or
-// conflicts with another, Content-Length together with Transfer-Encoding.
+// folding, control characters, a Content-Length that is empty, not all
+// digits or conflicts with another, Content-Length together with
+// Transfer-Encoding, a Transfer-Encoding list (over all its field lines)
+// that does not end in exactly one "chunked"; in chunk lines, leading
+// whitespace, control characters and bare-LF line ends.
 #include "parser.hpp"
 
 #include <cctype>
@@ -117,47 +120,78 @@ int parse_fields(std::string_view rest, const ServerOptions& limits, Request& ou
     return 0;
 }
 
-/// Content-Length: every field and list element must be the same number.
+/// Calls f(element) for each comma-separated element of `list`, empty ones
+/// included ("5," is "5" and ""), each trimmed of spaces and tabs.
+template <class F>
+void for_each_element(std::string_view list, F f) {
+    for (;;) {
+        const auto comma = list.find(',');
+        f(trim(list.substr(0, comma)));
+        if (comma == std::string_view::npos) return;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+/// Content-Length = 1*DIGIT (RFC 9110 §8.6). Leading zeros are valid
+/// grammar; more than 18 significant digits is more than any limit.
+bool parse_length(std::string_view v, std::size_t& n) {
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    v.remove_prefix(std::min(v.find_first_not_of('0'), v.size() - 1));
+    if (v.size() > 18) return false;
+    n = 0;
+    for (char c : v) n = n * 10 + static_cast<std::size_t>(c - '0');
+    return true;
+}
+
+/// Content-Length: every field and list element must be the same number; an
+/// empty field or element ("", "5,", ",5") is malformed, not absent.
 int content_length(const Request& req, const ServerOptions& limits, Framing& f) {
     bool seen = false;
+    bool bad = false;
     for (const auto& [name, value] : req.headers) {
         if (!iequals(name, "content-length")) continue;
-        int status = 0;
-        for_each_token(value, [&](std::string_view v) {
-            if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string_view::npos) {
-                status = 400;
-                return;
-            }
-            const std::size_t n = std::stoull(std::string(v));
-            if (seen && n != f.length) status = 400;
+        for_each_element(value, [&](std::string_view v) {
+            std::size_t n = 0;
+            if (!parse_length(v, n) || (seen && n != f.length)) bad = true;
             f.length = n;
             seen = true;
         });
-        if (status) return status;
     }
+    if (bad) return 400;
     if (seen) f.body = Framing::Body::length;
     if (seen && f.length > limits.max_body_size) return 413;
     return 0;
 }
 
-bool chunked_only(std::string_view te) {
-    bool only = true;
-    for_each_token(te, [&](std::string_view v) { only = only && iequals(v, "chunked"); });
-    return only;
-}
-
 int transfer_encoding(const Request& req, Framing& f) {
-    const auto te = req.header("transfer-encoding");
-    if (!te) return 0;
-    if (req.version_minor == 0 || f.body != Framing::Body::none) return 400;  // smuggling shapes
+    // RFC 9110 §5.3: several field lines are one comma-joined list, judged
+    // whole ("chunked" then "gzip" is "chunked, gzip").
+    std::string te;
+    bool present = false;
+    bool has_length = false;
+    for (const auto& [name, value] : req.headers) {
+        if (iequals(name, "content-length")) has_length = true;
+        if (!iequals(name, "transfer-encoding")) continue;
+        if (present) te += ", ";
+        te += value;
+        present = true;
+    }
+    if (!present) return 0;
+    // Smuggling shapes: Transfer-Encoding beside any Content-Length field
+    // (even an empty one), or on HTTP/1.0.
+    if (req.version_minor == 0 || has_length) return 400;
     int chunked = 0;
     bool last_is_chunked = false;
-    for_each_token(*te, [&](std::string_view v) {
+    bool only_chunked = true;
+    bool empty = false;
+    for_each_element(te, [&](std::string_view v) {
+        empty = empty || v.empty();
         last_is_chunked = iequals(v, "chunked");
         chunked += last_is_chunked ? 1 : 0;
+        only_chunked = only_chunked && last_is_chunked;
     });
-    if (!last_is_chunked || chunked > 1) return 400;  // a request body must end with one chunked
-    if (!chunked_only(*te)) return 501;               // gzip etc. before it: not implemented
+    if (empty || !last_is_chunked || chunked > 1) return 400;  // a request body must end with one chunked
+    if (!only_chunked) return 501;                             // gzip etc. before it: not implemented
     f.body = Framing::Body::chunked;
     return 0;
 }
@@ -199,16 +233,21 @@ int parse_request(std::string_view head, const ServerOptions& limits, Request& o
     return 0;
 }
 
-bool parse_chunk_size(std::string_view line, std::size_t& size) {
-    const auto semi = line.find(';');
-    const std::string_view digits = trim(line.substr(0, semi));
-    if (digits.empty() || digits.size() > 10) return false;
+bool parse_chunk_size(std::string_view line, std::size_t& size, std::size_t* extension_bytes) {
+    // chunk-size [ BWS ";" chunk-ext ] (RFC 9112 §7.1): no whitespace before
+    // the digits, and whitespace after them only before a ';'.
+    std::size_t digits = 0;
+    while (digits < line.size() && std::isxdigit(static_cast<unsigned char>(line[digits]))) ++digits;
+    if (digits == 0 || digits > 10) return false;
+    std::string_view ext = line.substr(digits);
+    const std::string_view after_bws = trim(ext);
+    if (!ext.empty() && (after_bws.empty() || after_bws.front() != ';')) return false;
+    if (!is_field_value(ext)) return false;  // CR, LF, NUL, other controls
     std::size_t n = 0;
-    for (unsigned char c : digits) {
-        if (!std::isxdigit(c)) return false;
+    for (unsigned char c : line.substr(0, digits))
         n = n * 16 + static_cast<std::size_t>(std::isdigit(c) ? c - '0' : std::tolower(c) - 'a' + 10);
-    }
     size = n;
+    if (extension_bytes) *extension_bytes = ext.size();
     return true;
 }
 

@@ -29,8 +29,10 @@ struct Framing {
 /// transfer coding, 417 unknown expectation, 413 declared body too large.
 int parse_request(std::string_view head, const ServerOptions& limits, Request& out, Framing& framing);
 
-/// Parses a chunk-size line (without its line end): hex digits, optional
-/// ";extensions". Returns false when malformed or over 2^40.
-bool parse_chunk_size(std::string_view line, std::size_t& size);
+/// Parses a chunk-size line (without its "\r\n"): hex digits, then
+/// optionally whitespace and ";extensions" (sets `extension_bytes` to the
+/// length of that tail). Returns false when malformed (leading whitespace,
+/// control characters in an extension) or over 2^40.
+bool parse_chunk_size(std::string_view line, std::size_t& size, std::size_t* extension_bytes = nullptr);
 
 }  // namespace grove::http::detail

@@ -17,8 +17,10 @@ struct RawResponse {
 
 /// Reads one response from `s` (bytes beyond it stay in `buf` for the next
 /// call): Content-Length, chunked, or close-delimited bodies. `head_only` for
-/// HEAD requests (no body whatever the headers say).
-inline RawResponse read_response(Socket& s, std::string& buf, bool head_only = false) {
+/// HEAD requests (no body whatever the headers say). `S`: grove::Socket or
+/// grove::TlsSocket.
+template <class S>
+RawResponse read_response(S& s, std::string& buf, bool head_only = false) {
     auto fill = [&] {
         std::string chunk = s.recv(65536);
         buf += chunk;

@@ -1,5 +1,7 @@
 // grove http — the request-head parser on its own: limits, framing, and the
 // shapes that enable request smuggling (each must be a 400, not a guess).
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "parser.hpp"
@@ -75,6 +77,27 @@ TEST(HttpParser, MalformedIs400) {
         EXPECT_EQ(parse(head).status, 400) << head;
 }
 
+TEST(HttpParser, ContentLengthGrammar) {
+    auto zeros = parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: " + std::string(30, '0') + "12\r\n");
+    EXPECT_EQ(zeros.status, 0);
+    EXPECT_EQ(zeros.framing.length, 12u);
+    EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0000\r\n").framing.length, 0u);
+    EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n").framing.length, 5u);
+    for (const char* value : {"", "5,", ",5", "5,,5", "5, 6", "1234567890123456789", "0x5", "5 5"})
+        EXPECT_EQ(parse(std::string("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ") + value + "\r\n").status, 400)
+            << value;
+}
+
+TEST(HttpParser, TransferEncodingLinesAreJudgedTogether) {
+    const std::string post = "POST / HTTP/1.1\r\nHost: h\r\n";
+    EXPECT_EQ(parse(post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n").status, 400);
+    EXPECT_EQ(parse(post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n").status, 400);
+    EXPECT_EQ(parse(post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n").status, 400);
+    EXPECT_EQ(parse(post + "Transfer-Encoding:\r\n").status, 400);
+    EXPECT_EQ(parse(post + "Transfer-Encoding: chunked\r\nContent-Length:\r\n").status, 400);
+    EXPECT_EQ(parse(post + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n").status, 501);
+}
+
 TEST(HttpParser, LimitsAndUnsupportedFeatures) {
     ServerOptions small;
     small.max_request_line = 20;
@@ -99,6 +122,14 @@ TEST(HttpParser, ChunkSizes) {
     EXPECT_FALSE(parse_chunk_size("", n));
     EXPECT_FALSE(parse_chunk_size("xyz", n));
     EXPECT_FALSE(parse_chunk_size("fffffffffffffffff", n));  // overflow-sized
+    std::size_t ext = 0;
+    EXPECT_TRUE(parse_chunk_size("5 ;a=b", n, &ext));  // BWS before ';' is allowed
+    EXPECT_EQ(ext, 5u);
+    EXPECT_FALSE(parse_chunk_size(" 5", n));    // leading whitespace
+    EXPECT_FALSE(parse_chunk_size("5 ", n));    // whitespace without an extension
+    EXPECT_FALSE(parse_chunk_size("5x", n));    // junk after the digits
+    EXPECT_FALSE(parse_chunk_size("5;a\rb", n));  // bare CR in an extension
+    EXPECT_FALSE(parse_chunk_size(std::string_view("5;a\0b", 5), n));  // NUL
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <grove/greenlet.hpp>
+#include <grove/sync.hpp>
 #include <grove/http.hpp>
 #include <grove/io.hpp>
 #include <grove/timeout.hpp>
@@ -76,6 +77,50 @@ TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
     EXPECT_EQ(read_response(c, buf).status, 0);  // then EOF
 }
 
+/// Sends `n` pipelined GETs in one write (from a second greenlet, so that
+/// responses are read while the requests go out) and counts the responses
+/// that came back right and in order.
+template <class S>
+int pipelined_answers(S& c, int n) {
+    std::string requests;
+    for (int i = 0; i < n; ++i) requests += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+    auto writer = spawn([&] { c.sendall(requests); });
+    std::string buf;
+    int answered = 0;
+    for (int i = 0; i < n; ++i) {
+        const auto r = read_response(c, buf);
+        if (r.status != 200 || r.body != "GET /" + std::to_string(i) + " 0:") {
+            ADD_FAILURE() << "response " << i << ": " << r.status << " " << r.body;
+            break;
+        }
+        ++answered;
+    }
+    writer->join();
+    return answered;
+}
+
+// 10,000 requests are ~300 KB of input: the input buffer is compacted
+// several times while a request head is half-received.
+TEST_F(HttpServerTest, AnswersTenThousandPipelinedRequestsSentInOneWrite) {
+    ServerOptions o;
+    o.header_timeout = 2s;  // a lost head shows up as a 408 after this
+    const auto port = start(echo_handler, o);
+    Socket c = connect(port);
+    EXPECT_EQ(pipelined_answers(c, 10000), 10000);
+}
+
+TEST_F(HttpServerTest, AnswersTenThousandPipelinedRequestsOverTls) {
+    ServerOptions o;
+    o.header_timeout = 2s;
+    o.tls = TlsContext::server();
+    o.tls->load_cert_chain(TestPki::get().path("server.pem"), TestPki::get().path("server.key"));
+    const auto port = start(echo_handler, std::move(o));
+    TlsContext client = TlsContext::client();
+    client.load_verify_locations(TestPki::get().path("ca.pem"));
+    TlsSocket c = tls_connect("localhost", port, client, 5s);
+    EXPECT_EQ(pipelined_answers(c, 10000), 10000);
+}
+
 TEST_F(HttpServerTest, ReadsChunkedUploads) {
     const auto port = start();
     Socket c = connect(port);
@@ -135,6 +180,198 @@ TEST_F(HttpServerTest, LimitsAndMalformedRequestsGet4xxAndAClose) {
     EXPECT_EQ(status_for(port, "GET / HTTP/3.0\r\nHost: t\r\n\r\n"), 505);
     // A header that never ends is bounded too (no unbounded buffering).
     EXPECT_EQ(status_for(port, "GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(100000, 'a')), 431);
+}
+
+// RFC 9112 §6: each of these framings is ambiguous (a front end could read
+// the body differently), so each is refused with a 400 and a close, never
+// read as a request followed by the smuggled one.
+TEST_F(HttpServerTest, SmugglingShapesGet400AndAClose) {
+    const auto port = start();
+    const std::string post = "POST / HTTP/1.1\r\nHost: t\r\n";
+    const std::string chunked = post + "Transfer-Encoding: chunked\r\n\r\n";
+    const std::string nul(1, '\0');
+    const struct {
+        const char* what;
+        std::string request;
+    } cases[] = {
+        {"empty Content-Length", post + "Content-Length:\r\n\r\n"},
+        {"empty Content-Length beside chunked", post + "Content-Length: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"chunked beside empty Content-Length", post + "Transfer-Encoding: chunked\r\nContent-Length:\r\n\r\n0\r\n\r\n"},
+        {"empty Content-Length beside a second one", post + "Content-Length:\r\nContent-Length: 5\r\n\r\nhello"},
+        {"second Content-Length empty", post + "Content-Length: 5\r\nContent-Length:\r\n\r\nhello"},
+        {"Content-Length: 5,", post + "Content-Length: 5,\r\n\r\nhello"},
+        {"Content-Length: ,5", post + "Content-Length: ,5\r\n\r\nhello"},
+        {"Transfer-Encoding chunked + gzip lines", post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n"},
+        {"Transfer-Encoding chunked + chunked lines",
+         post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"Transfer-Encoding chunked + identity lines",
+         post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n"},
+        {"chunk size with leading space", chunked + " 5\r\nhello\r\n0\r\n\r\n"},
+        {"chunk size with leading tab", chunked + "\t5\r\nhello\r\n0\r\n\r\n"},
+        {"bare CR in a chunk extension", chunked + "5;a\rb\r\nhello\r\n0\r\n\r\n"},
+        {"NUL in a chunk extension", chunked + "5;a" + nul + "b\r\nhello\r\n0\r\n\r\n"},
+        {"bare LF chunk lines", chunked + "5\nhello\n0\n\n"},
+        {"bare LF after chunk data", chunked + "5\r\nhello\n0\r\n\r\n"},
+        {"bare LF after the last chunk", chunked + "5\r\nhello\r\n0\n\r\n"},
+    };
+    for (const auto& c : cases)
+        EXPECT_EQ(status_for(port, c.request + "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"), 400) << c.what;
+}
+
+TEST_F(HttpServerTest, AcceptsContentLengthWithLeadingZeros) {
+    const auto port = start();
+    Socket c = connect(port);
+    c.sendall("POST /z HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::string(40, '0') + "5\r\n\r\nhello");
+    std::string buf;
+    const auto r = read_response(c, buf);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "POST /z 5:hello");
+}
+
+TEST_F(HttpServerTest, ChunkExtensionsHaveATotalCap) {
+    ServerOptions o;
+    o.max_chunk_extensions = 4096;
+    const auto port = start(echo_handler, o);
+    // Each line is well under the per-line limit; together they are not.
+    std::string body;
+    for (int i = 0; i < 20; ++i) body += "1;ext=" + std::string(500, 'e') + "\r\nx\r\n";
+    const std::string head = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    EXPECT_EQ(status_for(port, head + body + "0\r\n\r\n"), 400);
+    // Below the cap the same shape is fine.
+    Socket c = connect(port);
+    c.sendall(head + "1;ext=" + std::string(500, 'e') + "\r\nx\r\n0\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "POST / 1:x");
+}
+
+/// Sends `request`, then one byte every 20 ms until the server's close makes
+/// a send fail (or `limit` passes); returns how long the server put up with it.
+Duration trickle_until_closed(std::uint16_t port, const std::string& request, Duration limit) {
+    Socket c = connect(port);
+    c.sendall(request);
+    const auto t0 = Clock::now();
+    try {
+        while (Clock::now() - t0 < limit) {
+            c.sendall("x");
+            grove::sleep(20ms);
+        }
+    } catch (const std::system_error&) {
+    }
+    return Clock::now() - t0;
+}
+
+TEST_F(HttpServerTest, TheDrainAfterARefusalHasADeadline) {
+    ServerOptions o;
+    o.max_body_size = 10;
+    o.refuse_drain_timeout = 300ms;
+    const auto port = start(echo_handler, o);
+    // 413 at once, then a sender that never stops, each byte well within
+    // the drain's per-read timeout.
+    const auto held = trickle_until_closed(port, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 999999\r\n\r\n", 5s);
+    EXPECT_LT(held, 3s);
+}
+
+TEST_F(HttpServerTest, ASlowBodyIsCutOffByTheBodyTimeout) {
+    ServerOptions o;
+    o.body_timeout = 300ms;  // io_timeout (30 s) never fires: a byte comes every 20 ms
+    o.refuse_drain_timeout = 100ms;
+    const auto port = start(echo_handler, o);
+    for (const std::string framing : {"Content-Length: 100000", "Transfer-Encoding: chunked"}) {
+        Socket c = connect(port);
+        c.sendall("POST / HTTP/1.1\r\nHost: t\r\n" + framing + "\r\n\r\n" +
+                  (framing[0] == 'T' ? "186a0\r\n" : ""));
+        auto trickle = spawn([&] {
+            try {
+                for (int i = 0; i < 250; ++i) {
+                    c.sendall("x");
+                    grove::sleep(20ms);
+                }
+            } catch (const std::system_error&) {
+            }
+        });
+        std::string buf;
+        c.settimeout(10s);
+        const auto t0 = Clock::now();
+        EXPECT_EQ(read_response(c, buf).status, 408) << framing;
+        EXPECT_LT(Clock::now() - t0, 3s) << framing;
+        trickle->kill();
+    }
+}
+
+TEST_F(HttpServerTest, StreamedBodiesReachTheHandlerWhileStillArriving) {
+    ServerOptions o;
+    o.stream_request_bodies = true;
+    o.max_body_size = 64 * 1024 * 1024;
+    Event first_half;
+    const auto port = start(
+        [&](const Request& req) {
+            if (!req.body_reader) return Response::text(500, "no reader");
+            EXPECT_TRUE(req.body.empty());
+            std::size_t total = 0, sum = 0;
+            char buf[8192];
+            while (const std::size_t n = req.body_reader->read(buf, sizeof buf)) {
+                for (std::size_t i = 0; i < n; ++i) sum += static_cast<unsigned char>(buf[i]);
+                total += n;
+                if (total >= 1000) first_half.set();
+            }
+            return Response::text(200, std::to_string(total) + " " + std::to_string(sum));
+        },
+        o);
+    for (const bool chunked : {false, true}) {
+        first_half.clear();
+        Socket c = connect(port);
+        const std::string half(1000, 'a');
+        c.sendall(chunked ? "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + half + "\r\n"
+                          : "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n" + half);
+        // The handler has the first half before the second is sent.
+        ASSERT_TRUE(first_half.wait(5s)) << (chunked ? "chunked" : "content-length");
+        c.sendall(chunked ? "3e8\r\n" + half + "\r\n0\r\n\r\n" : half);
+        std::string buf;
+        EXPECT_EQ(read_response(c, buf).body, "2000 " + std::to_string(2000 * 'a'));
+    }
+    // A 32 MiB upload goes through, read by the handler in 8 KiB pieces.
+    Socket c = connect(port);
+    auto sender = spawn([&] {
+        c.sendall("PUT /big HTTP/1.1\r\nHost: t\r\nContent-Length: 33554432\r\n\r\n");
+        const std::string mib(1 << 20, 'b');
+        for (int i = 0; i < 32; ++i) c.sendall(mib);
+    });
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "33554432 " + std::to_string(33554432ull * 'b'));
+    sender->join();
+}
+
+TEST_F(HttpServerTest, StreamedBodiesLeftUnreadAreSkippedAndErrorsAnswered) {
+    ServerOptions o;
+    o.stream_request_bodies = true;
+    o.max_body_size = 100;
+    const auto port = start(
+        [](const Request& req) {
+            if (req.path == "/all") return Response::text(200, "got " + req.body_reader->read_all());
+            return Response::text(200, "ignored");  // the body is never read
+        },
+        o);
+    Socket c = connect(port);
+    c.sendall(
+        "POST /skip HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+        "POST /skip HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        "POST /all HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n");
+    std::string buf;
+    EXPECT_EQ(read_response(c, buf).body, "ignored");
+    EXPECT_EQ(read_response(c, buf).body, "ignored");
+    EXPECT_EQ(read_response(c, buf).body, "got xyz");
+    // Errors found while the handler reads become the client's answer.
+    EXPECT_EQ(status_for(port, "POST /all HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" +
+                                   std::string(101, 'x') + "\r\n0\r\n\r\n"),
+              413);
+    EXPECT_EQ(status_for(port, "POST /all HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
+    // Expect: 100-continue is answered by the handler's first read.
+    Socket e = connect(port);
+    e.sendall("POST /all HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+    std::string ebuf;
+    EXPECT_EQ(read_response(e, ebuf).status, 100);
+    e.sendall("ok");
+    EXPECT_EQ(read_response(e, ebuf).body, "got ok");
 }
 
 TEST_F(HttpServerTest, HeadAndHttp10) {

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,9 +42,41 @@ private:
 /// Case-insensitive ASCII comparison (header names, tokens).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
-/// One parsed request. The body is read completely (up to the server's
-/// max_body_size, de-chunked) before the handler runs; a handler therefore
-/// never blocks on the client's upload. Valid only during the handler call.
+/// What a handler pulls a streamed request body through (see
+/// ServerOptions::stream_request_bodies): the body's bytes, de-chunked.
+/// The first read sends "100 Continue" if the client asked for it. Reads
+/// may switch; a malformed, oversized or too slow body throws RequestError
+/// (let it escape the handler: the client then gets its status); a client
+/// that resets throws std::system_error / TlsError. Whatever the handler
+/// leaves unread is read and dropped before the response goes out.
+class BodyReader {
+public:
+    virtual ~BodyReader() = default;
+    /// Up to `size` bytes into `buf`; 0 at the end of the body.
+    virtual std::size_t read(void* buf, std::size_t size) = 0;
+    /// Up to `max` bytes; "" at the end of the body.
+    std::string read(std::size_t max);
+    /// The rest of the body (at most max_body_size bytes).
+    std::string read_all();
+};
+
+/// The client sent a request the server cannot serve: `status` (400, 408,
+/// 413...) says why. Thrown by BodyReader; a handler that lets it escape
+/// makes the server answer `status` and close, with no error report.
+class RequestError : public std::runtime_error {
+public:
+    RequestError(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
+    int status() const noexcept { return status_; }
+
+private:
+    int status_;
+};
+
+/// One parsed request. By default the body is read completely (up to the
+/// server's max_body_size, de-chunked) before the handler runs; a handler
+/// therefore never blocks on the client's upload. With
+/// ServerOptions::stream_request_bodies, `body` stays empty and the handler
+/// reads `body_reader` instead. Valid only during the handler call.
 struct Request {
     std::string method;     ///< "GET", as sent (methods are case-sensitive)
     std::string target;     ///< the request-target: "/path?query"
@@ -52,6 +85,8 @@ struct Request {
     int version_minor = 1;  ///< HTTP/1.<minor>: 0 or 1
     Headers headers;
     std::string body;
+    /// Streamed bodies only (else null): where the body is read from.
+    BodyReader* body_reader = nullptr;
     Address peer;
     bool tls = false;  ///< arrived over TLS
 

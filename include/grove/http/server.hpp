@@ -36,6 +36,25 @@ struct ServerOptions {
     std::optional<Duration> header_timeout = Duration{10};
     /// Per read of a body and per response write (a stalled peer). Empty: never.
     std::optional<Duration> io_timeout = Duration{30};
+    /// From a request body's first read until its end: a client trickling
+    /// its body is cut off (408, then close) however steadily it sends.
+    /// With stream_request_bodies the clock runs while the handler reads.
+    /// Empty: never.
+    std::optional<Duration> body_timeout = Duration{60};
+    /// The chunk extensions (";name=value" after a chunk size) of one
+    /// chunked body together longer than this: 400. They are parsed and
+    /// dropped, but each byte costs a read.
+    std::size_t max_chunk_extensions = 16 * 1024;
+    /// After a refusal (4xx, then close) the server discards what the client
+    /// still sends, so that unread input does not make the kernel reset the
+    /// connection before the client has read the answer; this long at most,
+    /// however steadily the client keeps sending.
+    Duration refuse_drain_timeout = Duration{1};
+    /// Hand request bodies to the handler as a stream (Request::body_reader)
+    /// instead of reading them whole into Request::body first, so that an
+    /// upload holds one read buffer per connection, whatever its size (like
+    /// pywsgi's wsgi.input). max_body_size and body_timeout still apply.
+    bool stream_request_bodies = false;
     /// TLS only: the handshake must finish within this. Empty: never.
     std::optional<Duration> handshake_timeout = Duration{10};
     /// Serve HTTPS with this context (a TlsContext::server() with a
