@@ -88,7 +88,7 @@ bool kill_pending() noexcept {
     return s.pending && s.pending_serial == 0 && !propagating(g);
 }
 
-int interrupted() {
+int interrupted(bool may_propagate) {
     try {
         throw;
     } catch (const std::system_error& e) {
@@ -98,10 +98,10 @@ int interrupted() {
     } catch (const LoopExit&) {
         return EDEADLK;
     } catch (const TimeoutError&) {
-        if (propagating(HubImpl::current()->current_greenlet())) throw;
+        if (may_propagate && propagating(HubImpl::current()->current_greenlet())) throw;
         return ETIMEDOUT;
     } catch (...) {
-        if (propagating(HubImpl::current()->current_greenlet())) throw;
+        if (may_propagate && propagating(HubImpl::current()->current_greenlet())) throw;
         rearm_kill(std::current_exception());
         return ECANCELED;
     }

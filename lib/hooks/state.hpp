@@ -28,8 +28,10 @@ bool kill_pending() noexcept;
 /// Returns the errno the hooked call reports: the code of a std::system_error
 /// (EBADF after notify_close), ETIMEDOUT for a grove::Timeout, ECANCELED for
 /// a kill (which stays pending, see monkey.hpp), EDEADLK for LoopExit,
-/// ENOMEM for bad_alloc. Rethrows instead under PropagateInterrupts.
-int interrupted();
+/// ENOMEM for bad_alloc. Rethrows instead under PropagateInterrupts, unless
+/// `may_propagate` is false (a hook called back from inside libc, such as a
+/// stdio cookie function, where nothing may unwind through libc's frames).
+int interrupted(bool may_propagate = true);
 
 enum class Dir { Read, Write };
 
