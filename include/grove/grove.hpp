@@ -12,6 +12,7 @@
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
 #include <grove/io.hpp>
+#include <grove/local.hpp>
 #include <grove/spawner.hpp>
 #include <grove/sync.hpp>
 #include <grove/timeout.hpp>

@@ -28,6 +28,7 @@
 
 #include "clock.hpp"
 #include "context.hpp"
+#include "local_storage.hpp"
 #include "report.hpp"
 #include "util/observe.hpp"
 
@@ -194,6 +195,10 @@ void HubImpl::destroy_impl() {
         remove_live(*g);
         Runtime::state(*g).self.reset();  // the stack stays mapped: it may still be referenced
     }
+    // grove::local values of the hub (its callbacks) and of this main greenlet;
+    // whatever their destructors touch lands in main's slot, emptied last.
+    destroy_locals(Runtime::state(hub_greenlet_).locals);
+    destroy_locals(Runtime::state(main_).locals);
     t_hub = nullptr;
     delete this;
 }
@@ -641,6 +646,7 @@ void Runtime::greenlet_main() {
             error = std::current_exception();
             g->state_.trace = take_throw_trace(error);
         }
+        destroy_locals(g->state_.locals);  // its grove::local values, before joiners resume
         finish(*g, std::move(error), std::move(exit));
     }
     // Straight to the hub when it has a report or links to run, so they come

@@ -108,6 +108,24 @@ TEST_F(Tools, EchoServer) { echo_round_trip("GROVE_ECHO_SERVER", {}); }
 
 TEST_F(Tools, EchoServerOnTwoThreads) { echo_round_trip("GROVE_ECHO_SERVER", {"--threads", "2"}); }
 
+void udp_echo_round_trip(std::vector<std::string> extra) {
+    Server server("GROVE_UDP_ECHO_SERVER", std::move(extra));
+    const std::string line = server.first_line();
+    const auto port = port_of(line);
+    ASSERT_NE(port, 0) << "first line: '" << line << "'";
+    for (int i = 0; i < 4; ++i) {
+        Socket c(AF_INET, SOCK_DGRAM);
+        c.settimeout(2s);
+        c.sendto("datagram " + std::to_string(i), Address::ip("127.0.0.1", port));
+        EXPECT_EQ(c.recv(100), "datagram " + std::to_string(i));
+    }
+    EXPECT_EQ(server.terminate(), 0);
+}
+
+TEST_F(Tools, UdpEchoServer) { udp_echo_round_trip({}); }
+
+TEST_F(Tools, UdpEchoServerOnTwoThreads) { udp_echo_round_trip({"--threads", "2"}); }
+
 TEST_F(Tools, RawLibevEcho) { echo_round_trip("GROVE_RAW_LIBEV_ECHO", {"--threads", "2"}); }
 
 TEST_F(Tools, HttpServerKeepAliveAndPipelining) {

@@ -1,0 +1,21 @@
+// grove internal — the runtime's side of grove::local (<grove/local.hpp>).
+//
+// A greenlet's local values hang off one pointer of its state
+// (GreenletState::locals, null until its first grove::local access); the
+// runtime calls destroy_locals() on that pointer when the greenlet dies, and
+// for the main and hub greenlets when the hub is destroyed.
+#pragma once
+
+#include "internal.hpp"
+
+namespace grove::detail {
+
+/// Destroys every grove::local value held in `slot` (a greenlet's
+/// GreenletState::locals) and frees its table; `slot` is null afterwards.
+/// Values made by those destructors (a destructor touching another local)
+/// are destroyed too. Call it on the greenlet's own thread, while it is
+/// still the current greenlet of its hub (so such late accesses land in
+/// its slot again).
+void destroy_locals(void*& slot) noexcept;
+
+}  // namespace grove::detail

@@ -1,0 +1,270 @@
+// grove internal — DatagramServer: receiver greenlet, handler bookkeeping,
+// stop; DatagramServerThreads: N threads × (hub + DatagramServer) on one port.
+//
+// Ownership follows StreamServer (lib/io/server.cpp): State is shared by the
+// server object, its receiver and the death links of its handlers;
+//   receiver   runs receive_loop(state); state->receiver is its Ref until stop()
+//   handlers   state->handlers[id] holds each handler's Ref; a link on the
+//              greenlet erases the entry when it dies (killed before it ran too).
+#include <grove/io/datagram_server.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <future>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+
+#include <grove/greenlet.hpp>
+#include <grove/hub.hpp>
+
+namespace grove {
+
+struct DatagramServer::State {
+    Handler handler;
+    Spawner* spawner = nullptr;
+    Address address;
+    Socket socket;
+    std::size_t max_datagram = 65535;
+    bool reuse_port = false;
+    bool started = false;
+    bool stopping = false;
+    Ref<GreenletBase> receiver;
+    std::unordered_map<std::uint64_t, Ref<GreenletBase>> handlers;
+    std::uint64_t next_id = 0;
+};
+
+namespace {
+
+bool out_of_resources(int err) { return err == ENOMEM || err == ENOBUFS; }
+
+// A datagram that is gone, or an ICMP error of an earlier reply surfacing on
+// the socket: nothing to serve, keep receiving.
+bool datagram_gone(int err) { return err == EINTR || err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH; }
+
+}  // namespace
+
+void DatagramServer::receive_loop(std::shared_ptr<State> s) {
+    std::string buf(s->max_datagram, '\0');
+    Duration backoff{0.01};
+    for (;;) {
+        Address from;
+        std::size_t n;
+        try {
+            n = s->socket.recvfrom_into(buf.data(), buf.size(), &from);
+        } catch (const std::system_error& e) {
+            const int err = e.code().value();
+            if (s->stopping && err == EBADF) return;
+            if (datagram_gone(err)) continue;
+            if (!out_of_resources(err)) throw;
+            std::fprintf(stderr, "grove: DatagramServer on %s: recvfrom failed: %s; retrying in %.2f s\n",
+                         s->address.str().c_str(), std::strerror(err), backoff.count());
+            grove::sleep(backoff);
+            backoff = std::min(backoff * 2, Duration{1});
+            continue;
+        }
+        backoff = Duration{0.01};
+        spawn_handler(s, std::string(buf.data(), n), from);
+    }
+}
+
+void DatagramServer::spawn_handler(const std::shared_ptr<State>& s, std::string data, const Address& from) {
+    auto body = [data = std::move(data), from, s] { s->handler(data, from); };
+    Ref<GreenletBase> g;
+    if (s->spawner)
+        g = s->spawner->spawn_task(std::move(body));
+    else
+        g = grove::spawn(std::move(body));
+    const std::uint64_t id = s->next_id++;
+    s->handlers.emplace(id, g);
+    g->link([weak = std::weak_ptr<State>(s), id](GreenletBase&) {
+        if (auto st = weak.lock()) st->handlers.erase(id);
+    });
+}
+
+DatagramServer::DatagramServer(Address address, Handler handler, Spawner* spawner)
+    : state_(std::make_shared<State>()) {
+    if (!handler) throw std::invalid_argument("grove::DatagramServer: empty handler");
+    state_->handler = std::move(handler);
+    state_->spawner = spawner;
+    state_->address = address;
+}
+
+DatagramServer::DatagramServer(Socket socket, Handler handler, Spawner* spawner)
+    : DatagramServer(socket.getsockname(), std::move(handler), spawner) {
+    if (socket.type() != SOCK_DGRAM)
+        throw std::invalid_argument("grove::DatagramServer: the socket is not a SOCK_DGRAM socket");
+    state_->socket = std::move(socket);
+}
+
+DatagramServer::~DatagramServer() {
+    if (!state_->started || state_->stopping) return;
+    try {
+        stop(Duration::zero());
+    } catch (...) {
+        std::fputs("grove: DatagramServer: error while stopping in the destructor\n", stderr);
+    }
+}
+
+void DatagramServer::set_reuse_port(bool on) { state_->reuse_port = on; }
+
+void DatagramServer::set_max_datagram(std::size_t bytes) {
+    if (bytes == 0) throw std::invalid_argument("grove::DatagramServer::set_max_datagram: zero bytes");
+    state_->max_datagram = bytes;
+}
+
+void DatagramServer::start() {
+    State& s = *state_;
+    if (s.stopping) throw std::logic_error("grove::DatagramServer::start: the server was stopped");
+    if (s.started) return;
+    if (!s.socket) {
+        Socket sock(s.address.family(), SOCK_DGRAM);
+        sock.set_reuseaddr();
+        if (s.reuse_port) sock.set_reuseport();
+        sock.bind(s.address);
+        s.socket = std::move(sock);
+    }
+    s.address = s.socket.getsockname();
+    s.receiver = grove::spawn(receive_loop, state_);
+    s.started = true;
+}
+
+void DatagramServer::serve_forever() {
+    start();
+    Ref<GreenletBase> receiver = state_->receiver;
+    if (!receiver) return;  // already stopped
+    try {
+        receiver->join();
+    } catch (const GreenletExit&) {
+        stop();
+        throw;
+    } catch (const TimeoutError&) {
+        stop();
+        throw;
+    }
+    if (auto e = receiver->exception()) std::rethrow_exception(e);
+}
+
+void DatagramServer::stop(std::optional<Duration> timeout) {
+    auto keep = state_;  // a handler may destroy the server while we wait
+    State& s = *keep;
+    s.stopping = true;
+    if (auto receiver = std::move(s.receiver)) {
+        if (receiver.get() != getcurrent()) receiver->kill();
+    }
+    s.socket.close();
+    std::vector<Ref<GreenletBase>> live;
+    for (auto& [id, g] : s.handlers)
+        if (g.get() != getcurrent() && !g->dead()) live.push_back(g);
+    if (live.empty()) return;
+    joinall(live, timeout);
+    killall(live, {}, true, Duration{1});
+}
+
+std::size_t DatagramServer::sendto(std::string_view data, const Address& to) { return state_->socket.sendto(data, to); }
+
+bool DatagramServer::started() const noexcept { return state_->started; }
+bool DatagramServer::closed() const noexcept { return !state_->socket; }
+Address DatagramServer::address() const { return state_->address; }
+std::size_t DatagramServer::handler_count() const noexcept { return state_->handlers.size(); }
+
+// --- DatagramServerThreads ---------------------------------------------------
+
+std::vector<Socket> reuseport_datagram_sockets(const Address& address, std::size_t n) {
+    std::vector<Socket> out;
+    Address bound = address;
+    for (std::size_t i = 0; i < n; ++i) {
+        Socket s(address.family(), SOCK_DGRAM);
+        s.set_reuseaddr();
+        s.set_reuseport();
+        s.bind(bound);
+        if (i == 0) bound = s.getsockname();  // port 0 → the port the kernel chose
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+// Written by start() before its thread runs, then by its own thread only,
+// except `remote`, published through `ready` before start() returns.
+struct DatagramServerThreads::Worker {
+    Socket socket;
+    std::thread thread;
+    std::promise<void> ready;
+    std::shared_ptr<Hub::Remote> remote;  // set before `ready`
+    DatagramServer* server = nullptr;     // the thread's own
+    Ref<GreenletBase> stopper;            // the thread's own
+
+    void run(Handler handler) {
+        try {
+            DatagramServer* self = nullptr;
+            DatagramServer server(std::move(socket), [handler = std::move(handler), &self](
+                                                         const std::string& data, const Address& from) {
+                handler(*self, data, from);
+            });
+            self = &server;
+            server.start();
+            this->server = &server;
+            remote = get_hub().remote();
+            ready.set_value();
+            server.serve_forever();
+            if (stopper) stopper->join();
+        } catch (...) {
+            try {
+                ready.set_exception(std::current_exception());
+            } catch (const std::future_error&) {  // already serving: report it
+                std::fputs("grove: DatagramServerThreads: a server thread failed\n", stderr);
+            }
+        }
+        get_hub().destroy();
+    }
+};
+
+DatagramServerThreads::DatagramServerThreads(Address address, std::size_t threads, Handler handler)
+    : address_(address), threads_(threads), handler_(std::move(handler)) {
+    if (threads == 0) throw std::invalid_argument("grove::DatagramServerThreads: zero threads");
+    if (!handler_) throw std::invalid_argument("grove::DatagramServerThreads: empty handler");
+}
+
+DatagramServerThreads::~DatagramServerThreads() { stop(Duration::zero()); }
+
+void DatagramServerThreads::start() {
+    if (!workers_.empty()) return;
+    auto sockets = reuseport_datagram_sockets(address_, threads_);
+    address_ = sockets.front().getsockname();
+    for (auto& s : sockets) {
+        auto w = std::make_unique<Worker>();
+        w->socket = std::move(s);
+        workers_.push_back(std::move(w));
+    }
+    std::exception_ptr failed;
+    for (auto& w : workers_) w->thread = std::thread(&Worker::run, w.get(), handler_);
+    for (auto& w : workers_) {
+        try {
+            w->ready.get_future().get();
+        } catch (...) {
+            failed = std::current_exception();
+        }
+    }
+    if (failed) {
+        stop(Duration::zero());
+        std::rethrow_exception(failed);
+    }
+}
+
+void DatagramServerThreads::stop(std::optional<Duration> timeout) {
+    for (auto& w : workers_) {
+        if (!w->remote) continue;  // that thread failed to start and is exiting
+        Worker* worker = w.get();
+        w->remote->post([worker, timeout] {
+            worker->stopper = grove::spawn([worker, timeout] { worker->server->stop(timeout); });
+        });
+    }
+    for (auto& w : workers_)
+        if (w->thread.joinable()) w->thread.join();
+    workers_.clear();
+}
+
+}  // namespace grove
