@@ -22,26 +22,38 @@
 #include "fdtable.hpp"
 #include "poll.hpp"
 #include "real.hpp"
+#include "signals.hpp"
 #include "state.hpp"
 
 namespace grove::hooks {
 namespace {
 
 /// Before `fd` stops meaning what it meant (close, or dup2/dup3 onto it).
+/// Lock-free: safe in a signal handler and in a thread racing a fork().
+/// In a handler the hub is left alone (the handler may have interrupted it
+/// mid-change): waiters of this thread on `fd` are not woken then (the main
+/// greenlet's wait is, by the signal itself).
 void retire(int fd) noexcept {
     fd_forget(fd);
-    if (fd < 0 || !patched() || !get_hub_if_exists()) return;
+    if (fd < 0 || !patched() || in_signal_handler() || !get_hub_if_exists()) return;
     notify_close(fd);
     wake_pollers(fd);
 }
 
-void record(int fd, FdKind kind, bool nonblock, bool stream) noexcept {
+void record(int fd, FdKind kind, bool nonblock, bool stream, bool readable = true, bool writable = true) noexcept {
     if (fd < 0 || !patched()) return;
     FdInfo info;
     info.kind = kind;
     info.nonblock = nonblock;
     info.stream = stream;
+    info.readable = readable;
+    info.writable = writable;
     fd_record(fd, info);
+}
+
+void record_pipe(const int fds[2], bool nonblock) noexcept {
+    record(fds[0], FdKind::Pipe, nonblock, false, true, false);
+    record(fds[1], FdKind::Pipe, nonblock, false, false, true);
 }
 
 void record_socket(int fd, int type) noexcept {
@@ -80,14 +92,14 @@ int dup(int fd) noexcept { return real::dup(fd); }
 
 int pipe(int fds[2]) noexcept {
     const int r = real::pipe(fds);
-    if (r == 0) record(fds[0], FdKind::Pipe, false, false), record(fds[1], FdKind::Pipe, false, false);
+    if (r == 0) record_pipe(fds, false);
     return r;
 }
 
 int pipe2(int fds[2], int flags) noexcept {
     const int r = real::pipe2(fds, flags);
     const bool nb = flags & O_NONBLOCK;
-    if (r == 0) record(fds[0], FdKind::Pipe, nb, false), record(fds[1], FdKind::Pipe, nb, false);
+    if (r == 0) record_pipe(fds, nb);
     return r;
 }
 

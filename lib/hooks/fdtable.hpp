@@ -31,6 +31,8 @@ struct FdInfo {
     FdKind kind = FdKind::Bad;
     bool nonblock = false;      // the user's (= the description's) O_NONBLOCK
     bool stream = false;        // SOCK_STREAM: a blocking send sends everything
+    bool readable = true;       // opened for reading (O_ACCMODE is not O_WRONLY)
+    bool writable = true;       // opened for writing (O_ACCMODE is not O_RDONLY)
     long long rcvtimeo_us = 0;  // SO_RCVTIMEO, 0 = none
     long long sndtimeo_us = 0;  // SO_SNDTIMEO, 0 = none
 };

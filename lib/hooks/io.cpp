@@ -27,6 +27,12 @@ Plan plan_for(int fd) noexcept {
     return p;
 }
 
+Plan plan_for(int fd, Dir dir) noexcept {
+    Plan p = plan_for(fd);
+    if (p.cooperate && !(dir == Dir::Read ? p.info.readable : p.info.writable)) p.cooperate = false;
+    return p;
+}
+
 bool ready_now(int fd, Dir dir) noexcept {
     pollfd p{fd, static_cast<short>(dir == Dir::Read ? POLLIN : POLLOUT), 0};
     const int saved = errno;
@@ -93,7 +99,7 @@ using namespace grove::hooks;
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t n) {
-    const Plan p = plan_for(fd);
+    const Plan p = plan_for(fd, Dir::Read);
     if (!p.cooperate) return real::read(fd, buf, n);
     if (p.info.kind == FdKind::Socket)
         return retry(fd, Dir::Read, rcv_deadline(p.info), [&] { return real::recv(fd, buf, n, MSG_DONTWAIT); });
@@ -102,7 +108,7 @@ ssize_t read(int fd, void* buf, size_t n) {
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
-    const Plan p = plan_for(fd);
+    const Plan p = plan_for(fd, Dir::Write);
     if (!p.cooperate) return real::write(fd, buf, n);
     if (p.info.kind != FdKind::Socket) return pipe_write(fd, buf, n);
     auto attempt = [&](std::size_t done) {
@@ -113,7 +119,7 @@ ssize_t write(int fd, const void* buf, size_t n) {
 }
 
 ssize_t readv(int fd, const iovec* iov, int n) {
-    const Plan p = plan_for(fd);
+    const Plan p = plan_for(fd, Dir::Read);
     if (!p.cooperate) return real::readv(fd, iov, n);
     if (p.info.kind == FdKind::Socket) {
         return retry(fd, Dir::Read, rcv_deadline(p.info), [&] {
@@ -128,7 +134,7 @@ ssize_t readv(int fd, const iovec* iov, int n) {
 }
 
 ssize_t writev(int fd, const iovec* iov, int n) {
-    const Plan p = plan_for(fd);
+    const Plan p = plan_for(fd, Dir::Write);
     if (!p.cooperate || n < 0 || n > IOV_MAX) return real::writev(fd, iov, n);
     return iov_write(fd, p.info, iov, n);
 }

@@ -25,6 +25,9 @@ struct Plan {
     FdInfo info;
 };
 Plan plan_for(int fd) noexcept;
+/// plan_for() for a read or a write: the real call (at once: EBADF) when the
+/// fd's access mode rules the direction out, e.g. write() on a pipe's read end.
+Plan plan_for(int fd, Dir dir) noexcept;
 
 /// A zero-timeout poll: is `fd` ready for `dir` now (or in error/hang-up,
 /// which the real call will then report)? Never switches.

@@ -22,6 +22,7 @@
 #include <grove/waiter.hpp>
 
 #include "real.hpp"
+#include "signals.hpp"
 #include "state.hpp"
 
 namespace grove::hooks {
@@ -37,7 +38,9 @@ void io_cb(struct ev_loop*, ev_io* w, int) { static_cast<Waiter*>(w->data)->wake
 /// Parks until one watched fd is ready, `deadline` passes, or a close wakes
 /// us. Returns 0, or interrupted()'s errno. May switch.
 int park(const std::vector<Watch>& watch, std::optional<Deadline> deadline) {
+    if (const int err = ensure_hub()) return err;
     struct ev_loop* loop = get_hub_if_exists()->loop();
+    InterruptibleWait signals;  // poll and select are never restarted (signal(7))
     Waiter waiter("poll");
     auto ios = std::make_unique<ev_io[]>(watch.size());
     std::size_t started = 0;
@@ -58,6 +61,8 @@ int park(const std::vector<Watch>& watch, std::optional<Deadline> deadline) {
     try {
         waiter.wait_until(deadline);
         return 0;
+    } catch (const SignalInterrupt&) {
+        return EINTR;
     } catch (...) {
         return interrupted();
     }

@@ -11,6 +11,7 @@
 #include <grove/greenlet.hpp>
 
 #include "real.hpp"
+#include "signals.hpp"
 #include "state.hpp"
 
 namespace grove::hooks {
@@ -33,17 +34,23 @@ void to_timespec(Duration d, timespec* out) noexcept {
 }
 
 /// Sleeps cooperatively until `deadline`; 0 or the errno of an interruption
-/// (ECANCELED/ETIMEDOUT), with the time left in *rem when interrupted.
+/// (EINTR for a signal handler, never restarted: signal(7); ECANCELED,
+/// ETIMEDOUT), with the time left in *rem when interrupted.
 int sleep_until(Deadline deadline, timespec* rem) {
     if (kill_pending()) {
         to_timespec(deadline - grove::now(), rem);
         return ECANCELED;
     }
+    if (const int err = ensure_hub()) return err;
+    InterruptibleWait signals;
     try {
         do {
             grove::sleep(deadline - grove::now());  // <= 0 still yields once
         } while (grove::now() < deadline);
         return 0;
+    } catch (const SignalInterrupt&) {
+        to_timespec(deadline - grove::now(), rem);
+        return EINTR;
     } catch (...) {
         const int err = interrupted();
         to_timespec(deadline - grove::now(), rem);

@@ -118,7 +118,10 @@ int connect(int fd, const sockaddr* a, socklen_t l) {
     if (!p.cooperate || p.info.kind != FdKind::Socket) return real::connect(fd, a, l);
     if (connect_nonblocking(fd, a, l) == 0) return 0;
     if (errno != EINPROGRESS) return -1;
-    if (const int err = wait_fd(fd, Dir::Write, snd_deadline(p.info))) return fail(err == EAGAIN ? EINPROGRESS : err);
+    const auto deadline = snd_deadline(p.info);
+    do {  // wait_fd returns 0 to resume after an SA_RESTART handler, too
+        if (const int err = wait_fd(fd, Dir::Write, deadline)) return fail(err == EAGAIN ? EINPROGRESS : err);
+    } while (!ready_now(fd, Dir::Write));
     int so_error = 0;
     socklen_t len = sizeof so_error;
     if (real::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) return -1;

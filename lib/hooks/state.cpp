@@ -17,6 +17,7 @@
 #include <grove/timeout.hpp>
 
 #include "runtime.hpp"
+#include "signals.hpp"
 
 namespace grove::hooks {
 
@@ -34,6 +35,16 @@ bool env_patch_all() noexcept {
 }
 
 [[gnu::constructor(102)]] void read_env_at_load() { patched(); }
+
+constinit thread_local bool t_auto_hub = false;
+
+// Destroyed at thread exit after the hub's own owner (constructed before it):
+// code that runs later on this thread gets the plain calls, not a new hub.
+struct AutoHubOff {
+    ~AutoHubOff() { t_auto_hub = false; }
+    void touch() noexcept {}
+};
+thread_local AutoHubOff t_auto_hub_off;
 
 // Greenlets inside a PropagateInterrupts scope (one entry per live scope).
 thread_local std::vector<const void*> t_propagating;
@@ -75,9 +86,29 @@ bool patched() noexcept {
 }
 
 bool cooperative() noexcept {
-    if (!patched()) return false;
+    if (!patched() || in_signal_handler()) return false;
     HubImpl* hub = HubImpl::current();
-    return hub && !hub->in_hub() && hub->current_greenlet();
+    if (!hub) return t_auto_hub;
+    return !hub->in_hub() && hub->current_greenlet();
+}
+
+void mark_auto_hub_thread() noexcept {
+    t_auto_hub_off.touch();
+    t_auto_hub = true;
+}
+
+int ensure_hub() noexcept {
+    if (HubImpl::current()) return 0;
+    try {
+        (void)HubImpl::get();
+        return 0;
+    } catch (const std::bad_alloc&) {
+        return ENOMEM;
+    } catch (const std::system_error& e) {
+        return e.code().value() ? e.code().value() : EIO;
+    } catch (...) {
+        return EIO;  // e.g. a bad GROVE_* setting: the hub's error went to the log
+    }
 }
 
 bool kill_pending() noexcept {
@@ -114,7 +145,11 @@ std::optional<Deadline> deadline_in_us(long long us) noexcept {
 
 int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline) {
     if (kill_pending()) return ECANCELED;
+    if (const int err = ensure_hub()) return err;
+    // signal(7): a socket call with SO_RCVTIMEO/SO_SNDTIMEO is never restarted.
+    const Restart restart = deadline ? Restart::Never : Restart::IfSaRestart;
     std::optional<Timeout> own;  // SO_*TIMEO: told apart from the caller's guards
+    InterruptibleWait signals;
     try {
         if (deadline) {
             const Duration left = *deadline - grove::now();
@@ -126,6 +161,8 @@ int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline) {
         else
             wait_write(fd);
         return 0;
+    } catch (const SignalInterrupt&) {
+        return signals.verdict(restart);
     } catch (const TimeoutError& e) {
         if (own && e.from(*own)) return EAGAIN;
         return interrupted();

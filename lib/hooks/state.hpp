@@ -16,9 +16,21 @@ namespace grove::hooks {
 /// Whether patch_all() (or GROVE_PATCH_ALL=1, read on first use) is in effect.
 bool patched() noexcept;
 
-/// True when a hooked call made now should cooperate: patched, this thread
-/// has a hub, and the caller is not the hub. Never creates a hub.
+/// True when a hooked call made now should cooperate: patched, not inside a
+/// signal handler (signals.hpp), and this thread has a hub and the caller is
+/// not the hub — or this thread has none yet but gets one on demand
+/// (mark_auto_hub_thread). Never creates a hub.
 bool cooperative() noexcept;
+
+/// Marks the calling thread as getting a hub on its first cooperative wait
+/// (grove-run's main thread: launch.cpp). Until then, and in a program that
+/// never waits, nothing is made. Off again once its thread_local state is
+/// torn down at thread exit, so exit-time code gets the plain calls.
+void mark_auto_hub_thread() noexcept;
+
+/// Makes sure this thread has a hub before a cooperative wait; 0, or the
+/// errno to fail the call with when one cannot be made (ENOMEM...).
+int ensure_hub() noexcept;
 
 /// A kill was turned into ECANCELED earlier and is still undelivered: hooked
 /// calls of this greenlet that would block fail at once (see monkey.hpp).
@@ -36,8 +48,11 @@ int interrupted(bool may_propagate = true);
 enum class Dir { Read, Write };
 
 /// Waits until `fd` is ready for `dir`, or until `deadline` (SO_RCVTIMEO /
-/// SO_SNDTIMEO; nullopt: none). Returns 0 when ready, EAGAIN when the
-/// deadline passed, else interrupted()'s errno. May switch.
+/// SO_SNDTIMEO; nullopt: none). Returns 0 when ready (or to try again after
+/// a signal handler with SA_RESTART ran), EAGAIN when the deadline passed,
+/// EINTR when a signal interrupted the main greenlet's wait and the call is
+/// not restarted (signals.hpp: a handler without SA_RESTART, or a socket
+/// with a timeout), else interrupted()'s errno. May switch.
 int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline);
 
 /// Deadline `us` microseconds from now (0: none).

@@ -1,0 +1,72 @@
+// grove-hooks — what the library does at load time for tools/grove-run.
+//
+// With GROVE_PATCH_ALL=1 in the environment at load, the thread that loads
+// the library (the main thread, before main) is marked as having a hub on
+// demand: its hooked calls cooperate, and the hub itself is made by the first
+// call that has to wait (state.cpp, auto_hub()). A program that never waits
+// cooperatively never makes one, and so runs as it does plainly.
+//
+// GROVE_CHILDREN=0 (what grove-run sets unless --children): the library takes
+// itself and the core out of LD_PRELOAD, and the GROVE_* switches out of the
+// environment, so programs this one execs run plainly. The strings are
+// edited in place (shortened or unset), never reallocated: main's envp and
+// environ stay the same array.
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include <grove/hub.hpp>
+
+#include "state.hpp"
+
+namespace grove::hooks {
+namespace {
+
+bool is_grove_lib(const char* start, std::size_t len) {
+    // A path whose last component starts with libgrove (libgrove-hooks.so, libgrove.so...).
+    const char* base = start;
+    for (std::size_t i = 0; i < len; ++i)
+        if (start[i] == '/') base = start + i + 1;
+    return static_cast<std::size_t>(base - start) + 8 <= len && std::strncmp(base, "libgrove", 8) == 0;
+}
+
+/// Removes grove's libraries from the LD_PRELOAD string, in place.
+void strip_preload() {
+    char* value = std::getenv("LD_PRELOAD");
+    if (!value) return;
+    char* out = value;
+    const char* p = value;
+    while (*p) {
+        while (*p == ' ' || *p == ':') ++p;
+        const char* start = p;
+        while (*p && *p != ' ' && *p != ':') ++p;
+        const std::size_t len = static_cast<std::size_t>(p - start);
+        if (len == 0 || is_grove_lib(start, len)) continue;
+        if (out != value) *out++ = ' ';
+        std::memmove(out, start, len);
+        out += len;
+    }
+    *out = '\0';
+    if (out == value) unsetenv("LD_PRELOAD");
+}
+
+void reinit_in_child() {
+    if (patched()) grove::reinit();  // libev's ev_loop_fork: the child's loop gets its own epoll
+}
+
+[[gnu::constructor(103)]] void at_load() {
+    pthread_atfork(nullptr, nullptr, &reinit_in_child);
+    const char* children = std::getenv("GROVE_CHILDREN");
+    if (patched()) mark_auto_hub_thread();
+    if (children && std::strcmp(children, "0") == 0) {
+        strip_preload();
+        unsetenv("GROVE_PATCH_ALL");
+        unsetenv("GROVE_PATCH_THREADS");
+        unsetenv("GROVE_CHILDREN");
+    }
+}
+
+}  // namespace
+}  // namespace grove::hooks
