@@ -63,9 +63,10 @@
 //       The real call on grove::get_threadpool() (glibc's resolver makes its
 //       own socket calls internally, where no hook can reach them).
 //
-// Not reached by any hook (measured, see PITFALLS.md): stdio on pipes and
-// sockets (fgets/fflush/fread call libc internals, so FILE* I/O blocks the
-// thread), system(), popen's I/O, static binaries, syscall(), io_uring.
+// Not reached by any hook (measured, see docs/design.md, "What the hooks
+// never see"): stdio on pipes and sockets (fgets/fflush/fread call libc
+// internals, so FILE* I/O blocks the thread), system(), popen's I/O, static
+// binaries, syscall(), io_uring.
 // Signals never make a cooperative call fail with EINTR: it behaves as under
 // SA_RESTART (a sleep is not cut short by a signal).
 //

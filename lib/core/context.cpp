@@ -1,5 +1,6 @@
-// grove internal — the switch. Read PITFALLS.md first: every step here exists
-// because something broke without it.
+// grove internal — the switch. Read docs/design.md ("Exception globals",
+// "Sanitizer annotations") first: every step here exists because something
+// broke without it.
 #include "context.hpp"
 
 #include <cerrno>

@@ -1,8 +1,8 @@
 // grove-hooks — getaddrinfo, getnameinfo, gethostbyname on the ThreadPool.
 //
 // glibc's resolver makes its socket and poll calls internally, out of any
-// hook's reach (PITFALLS.md), so a cooperative caller hands the whole call to
-// grove::get_threadpool() and waits for it. Each job owns copies of its
+// hook's reach (docs/design.md, "What the hooks never see"), so a cooperative
+// caller hands the whole call to grove::get_threadpool() and waits for it. Each job owns copies of its
 // arguments and returns owned results: a caller that is killed or timed out
 // leaves, and the job's late result is freed with the job's state.
 #include <netdb.h>

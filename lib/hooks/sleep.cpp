@@ -1,7 +1,8 @@
 // grove-hooks — sleep, usleep, nanosleep, clock_nanosleep as grove::sleep.
 //
 // sleep() must be hooked by itself: glibc's sleep() calls its internal
-// nanosleep, never the interposable symbol (PITFALLS.md).
+// nanosleep, never the interposable symbol (docs/design.md, "What the hooks
+// never see").
 #include <time.h>
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-// C++ exception state is per greenlet (PITFALLS.md: libstdc++ keeps it per
+// C++ exception state is per greenlet (docs/design.md, "Exception globals": libstdc++ keeps it per
 // thread, and a switch does not touch it).
 #include <gtest/gtest.h>
 
