@@ -24,7 +24,7 @@ namespace grove {
 
 namespace detail {
 /// Bookkeeping of one grove::local: which greenlets hold a value of it
-/// (lib/local_storage.cpp). Opaque; lives until the local and every value
+/// (lib/core/local_storage.cpp). Opaque; lives until the local and every value
 /// made by it are gone.
 struct LocalRegistry;
 LocalRegistry* local_register();

@@ -82,7 +82,7 @@ struct GreenletState {
     std::uint64_t run_ns = 0;        // time spent running (only when its hub measures timing)
     std::int64_t spawned_at_ns = 0;  // steady clock at start() (only when timing; else 0)
     TimerSlot start_timer;           // start_later's timer
-    void* locals = nullptr;          // its grove::local values (lib/local_storage.cpp); null until first use
+    void* locals = nullptr;          // its grove::local values (lib/core/local_storage.cpp); null until first use
 };
 
 }  // namespace detail
