@@ -111,17 +111,9 @@ void ReadyQueue::remove(GreenletBase* g) noexcept {
 // --- HubImpl: creation and teardown ----------------------------------------
 
 HubImpl::HubImpl() {
-    loop_ = ev_loop_new(EVFLAG_AUTO);
-    if (!loop_) throw std::runtime_error("grove: cannot create the libev loop (ev_loop_new failed)");
-    ev_set_userdata(loop_, this);
-    remote_ = std::make_shared<Remote>();
-    remote_->hub_ = this;
-    ev_async_init(&async_, &HubImpl::async_cb);
-    async_.data = this;
-    ev_async_start(loop_, &async_);
-    ev_unref(loop_);  // cross-thread wake-ups never keep the loop alive by themselves
-    ev_init(&wakeup_, &HubImpl::wakeup_cb);
-    wakeup_.data = this;
+    auto remote = std::make_shared<RemoteImpl>();
+    remote->hub = this;
+    remote_ = std::move(remote);
 
     GreenletState& m = Runtime::state(main_);
     m.is_main = true;
@@ -143,22 +135,17 @@ HubImpl::HubImpl() {
 HubImpl::~HubImpl() {
     unregister_hub(*this);
     {
-        std::lock_guard<std::mutex> lock(remote_->mutex_);
-        remote_->hub_ = nullptr;
+        auto& remote = static_cast<RemoteImpl&>(*remote_);
+        std::lock_guard<std::mutex> lock(remote.mutex);
+        remote.hub = nullptr;
     }
-    ev_ref(loop_);
-    ev_async_stop(loop_, &async_);
-    if (ev_is_active(&wakeup_)) {
-        ev_ref(loop_);
-        ev_timer_stop(loop_, &wakeup_);
-    }
+    loop_.stop_wakeup();
     // Timers still armed belong to objects that outlive us (a Timeout on the
     // main stack): mark them disarmed, so they never reach another hub's heap.
     while (!timers_.empty()) timers_.remove(timers_.top());
     // The hub fiber sits in run_loop() forever and owns nothing that needs
     // unwinding: its stack is simply returned.
     stacks_.release(Runtime::state(hub_greenlet_).ctx);
-    ev_loop_destroy(loop_);
 }
 
 HubImpl& HubImpl::create() {
@@ -288,7 +275,7 @@ void HubImpl::run_loop() {
             if (!polled) {
                 const auto now = Clock::now();
                 if (now - last_poll_ >= kPollInterval) {
-                    ev_run(loop_, EVRUN_NOWAIT);
+                    loop_.poll_nowait();
                     last_poll_ = now;
                 }
             }
@@ -299,7 +286,7 @@ void HubImpl::run_loop() {
         }
         if (!notify_.empty() || !callbacks_.empty()) continue;
         if (!idle_waiters_.empty()) {
-            ev_run(loop_, EVRUN_NOWAIT);
+            loop_.poll_nowait();
             if (ready_.empty()) idle_waiters_.notify_all();
             polled = true;
             continue;
@@ -316,11 +303,11 @@ void HubImpl::run_loop() {
             }
             if (jump || !ready_.empty() || !notify_.empty() || !callbacks_.empty() || !idle_waiters_.empty()) continue;
         }
-        // ev_run returns the count of referenced active watchers: with none,
-        // it polls once without blocking and nothing can ever wake anyone.
+        // The loop returns the count of active watchers that keep it alive:
+        // with none, it polls once without blocking and nothing can ever wake anyone.
         polling_.store(true, std::memory_order_relaxed);
         if (virtual_clock) blocked_since_ns_ = real_now_ns();
-        const int active = ev_run(loop_, EVRUN_ONCE);
+        const int active = loop_.block_once();
         if (virtual_clock) {
             catch_up_virtual_clock();
             blocked_since_ns_ = 0;
@@ -340,7 +327,7 @@ GreenletBase* HubImpl::pop_ready() noexcept {
 }
 
 bool HubImpl::only_time_can_wake() {
-    const int active = ev_run(loop_, EVRUN_NOWAIT);  // first lets in I/O that is already there
+    const int active = loop_.poll_nowait();  // first lets in I/O that is already there
     return ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty() &&
            active == timers_.referenced() && !timers_.empty();
 }
@@ -354,15 +341,15 @@ void HubImpl::catch_up_virtual_clock() noexcept {
 
 // --- timers --------------------------------------------------------------------
 //
-// Referenced timers hold a reference on the loop (ev_ref) while armed, so
-// ev_run's count of referenced watchers includes them as it did when each was
-// an ev_timer; libev's one timer, wakeup_, is itself unreferenced.
+// Referenced timers hold the loop (Loop::hold) while armed, so the loop's
+// count of watchers that keep it alive includes them as it did when each was
+// an ev_timer; the loop's one wake-up timer is itself unreferenced.
 
 void HubImpl::arm_timer(HubTimer& t, std::int64_t due_ns) {
     disarm_timer(t);
     timers_.push(t, due_ns);
-    if (t.referenced) ev_ref(loop_);
-    if (!ev_is_active(&wakeup_) || due_ns < wakeup_due_ns_) rearm_wakeup();
+    if (t.referenced) loop_.hold();
+    if (!loop_.wakeup_armed() || due_ns < wakeup_due_ns_) rearm_wakeup();
 }
 
 void HubImpl::arm_timer_after(HubTimer& t, double after) {
@@ -372,8 +359,8 @@ void HubImpl::arm_timer_after(HubTimer& t, double after) {
 
 void HubImpl::disarm_timer(HubTimer& t) noexcept {
     if (!t.armed()) return;
-    if (t.referenced) ev_unref(loop_);
-    timers_.remove(t);  // wakeup_ may now be early: it finds nothing due and re-arms
+    if (t.referenced) loop_.release();
+    timers_.remove(t);  // the wake-up may now be early: it finds nothing due and re-arms
 }
 
 void HubImpl::shift_timers(std::int64_t delta_ns) noexcept {
@@ -392,23 +379,18 @@ void HubImpl::fire_due_timers() noexcept {
 }
 
 void HubImpl::rearm_wakeup() noexcept {
-    if (ev_is_active(&wakeup_)) {
+    if (loop_.wakeup_armed()) {
         if (!timers_.empty() && timers_.top().due_ns == wakeup_due_ns_) return;
-        ev_ref(loop_);  // libev: re-reference an unreferenced watcher before stopping it
-        ev_timer_stop(loop_, &wakeup_);
+        loop_.stop_wakeup();
     }
     if (timers_.empty()) return;
     wakeup_due_ns_ = timers_.top().due_ns;
     const std::int64_t left = wakeup_due_ns_ - clock_now_ns();
-    ev_now_update(loop_);
-    ev_timer_set(&wakeup_, left > 0 ? static_cast<double>(left) * 1e-9 : 0., 0.);
-    ev_timer_start(loop_, &wakeup_);
-    ev_unref(loop_);
+    loop_.arm_wakeup(left > 0 ? static_cast<double>(left) * 1e-9 : 0.);
 }
 
-void HubImpl::wakeup_cb(struct ev_loop* loop, ev_timer* w, int) {
-    ev_ref(loop);  // libev stopped the one-shot timer before calling us: rebalance the unref
-    auto* hub = static_cast<HubImpl*>(w->data);
+void HubImpl::wakeup_cb(void* data) noexcept {
+    auto* hub = static_cast<HubImpl*>(data);
     if (t_deterministic.virtual_clock) hub->catch_up_virtual_clock();
     hub->fire_due_timers();
 }
@@ -513,25 +495,12 @@ void HubImpl::run_callbacks() {
     }
 }
 
-void HubImpl::async_cb(struct ev_loop*, ev_async* w, int) {
-    auto* hub = static_cast<HubImpl*>(w->data);
-    std::vector<std::function<void()>> inbox;
-    {
-        std::lock_guard<std::mutex> lock(hub->inbox_mutex_);
-        inbox.swap(hub->inbox_);
-    }
-    for (auto& fn : inbox) hub->callbacks_.push_back(std::move(fn));
+void HubImpl::posted_cb(void* data) noexcept {
+    auto* hub = static_cast<HubImpl*>(data);
+    for (auto& fn : hub->loop_.take_posted()) hub->callbacks_.push_back(std::move(fn));
 }
 
-void HubImpl::post_from_thread(std::function<void()> fn) {
-    {
-        std::lock_guard<std::mutex> lock(inbox_mutex_);
-        inbox_.push_back(std::move(fn));
-    }
-    ev_async_send(loop_, &async_);
-}
-
-int HubImpl::active_watchers() { return ev_run(loop_, EVRUN_NOWAIT); }
+void HubImpl::post_from_thread(std::function<void()> fn) { loop_.post(std::move(fn)); }
 
 void HubImpl::add_callback(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
 
@@ -682,7 +651,7 @@ Hub::Hub() = default;
 Hub::~Hub() = default;
 
 struct ev_loop* Hub::loop() const noexcept {
-    return static_cast<const HubImpl*>(this)->ev();
+    return const_cast<HubImpl*>(static_cast<const HubImpl*>(this))->event_loop().raw();
 }
 bool Hub::join(std::optional<Duration> timeout) { return static_cast<HubImpl*>(this)->join_impl(timeout); }
 void Hub::destroy() { static_cast<HubImpl*>(this)->destroy_impl(); }
@@ -690,20 +659,21 @@ std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*
 void Hub::run_callback(std::function<void()> fn) { static_cast<HubImpl*>(this)->add_callback(std::move(fn)); }
 
 bool Hub::Remote::post(std::function<void()> fn) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!hub_) return false;
-    static_cast<HubImpl*>(hub_)->post_from_thread(std::move(fn));
+    auto& self = static_cast<detail::RemoteImpl&>(*this);
+    std::lock_guard<std::mutex> lock(self.mutex);
+    if (!self.hub) return false;
+    self.hub->post_from_thread(std::move(fn));
     return true;
 }
 
-Hub::KeepAlive::KeepAlive() : hub_(&get_hub()) { ev_ref(hub_->loop()); }
-Hub::KeepAlive::~KeepAlive() { ev_unref(hub_->loop()); }
+Hub::KeepAlive::KeepAlive() : hub_(&get_hub()) { static_cast<HubImpl*>(hub_)->event_loop().hold(); }
+Hub::KeepAlive::~KeepAlive() { static_cast<HubImpl*>(hub_)->event_loop().release(); }
 
 Hub& get_hub() { return HubImpl::get(); }
 Hub* get_hub_if_exists() noexcept { return HubImpl::current(); }
 
 void reinit() {
-    if (HubImpl* hub = HubImpl::current()) ev_loop_fork(hub->ev());
+    if (HubImpl* hub = HubImpl::current()) hub->event_loop().after_fork();
 }
 
 }  // namespace grove

@@ -11,17 +11,16 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <new>
 #include <mutex>
+#include <new>
 #include <vector>
-
-#include <ev.h>
 
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
 #include <grove/timeout.hpp>
 #include <grove/waiter.hpp>
 
+#include "loop.hpp"
 #include "stack.hpp"
 #include "timers.hpp"
 
@@ -29,7 +28,14 @@ namespace grove::detail {
 
 class HubImpl;
 
-/// This thread's hub, or null (lib/hub.cpp). initial-exec and constinit: a
+/// Hub::Remote's state: the hub to post to, null once it is destroyed.
+class RemoteImpl final : public Hub::Remote {
+public:
+    std::mutex mutex;
+    HubImpl* hub = nullptr;  // guarded by mutex
+};
+
+/// This thread's hub, or null (lib/core/hub.cpp). initial-exec and constinit: a
 /// plain %fs-relative load wherever the hub is looked up.
 [[gnu::tls_model("initial-exec")]] extern constinit thread_local HubImpl* t_hub;
 
@@ -115,9 +121,7 @@ public:
     GreenletBase* current_greenlet() const noexcept { return current_; }
     bool in_hub() const noexcept { return current_ == &hub_greenlet_; }
     bool is_main_current() const noexcept { return current_ == &main_; }
-    struct ev_loop* ev() const noexcept {
-        return loop_;
-    }
+    Loop& event_loop() noexcept { return loop_; }
     StackPool& stacks() noexcept { return stacks_; }
 
     /// Makes `g` runnable (idempotent). Never switches.
@@ -144,9 +148,9 @@ public:
     void add_callback(std::function<void()> fn);
 
     /// Referenced active watchers (polls the loop once, without blocking).
-    int active_watchers();
+    int active_watchers() { return loop_.poll_nowait(); }
 
-    // Timers (lib/timers.hpp): everything timed goes through these.
+    // Timers (lib/core/timers.hpp): everything timed goes through these.
     /// Arms `t` (disarming it first if armed) to fire at `due_ns` on grove's
     /// clock. May throw std::bad_alloc, leaving `t` disarmed.
     void arm_timer(HubTimer& t, std::int64_t due_ns);
@@ -202,13 +206,13 @@ private:
     /// Fires every timer due on grove's clock, then asks libev for the next wake-up.
     void fire_due_timers() noexcept;
     void rearm_wakeup() noexcept;
-    static void wakeup_cb(struct ev_loop*, ev_timer* w, int);
+    static void wakeup_cb(void* hub) noexcept;
     /// Virtual clock: may the hub jump to the earliest timer? (every
     /// greenlet waits on time: nothing ready, no other referenced watcher)
     bool only_time_can_wake();
     /// Virtual clock: adds the real time spent blocked since `blocked_since_ns_`.
     void catch_up_virtual_clock() noexcept;
-    static void async_cb(struct ev_loop*, ev_async* w, int);
+    static void posted_cb(void* hub) noexcept;
     static void after_death(void* dead_greenlet) noexcept;
     static bool describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size);
     struct Probe;
@@ -223,7 +227,7 @@ private:
     }
     void account_time(GreenletBase* cur) noexcept;  // lib/util/timing.cpp
 
-    struct ev_loop* loop_ = nullptr;
+    Loop loop_{&HubImpl::wakeup_cb, &HubImpl::posted_cb, this};
     MainGreenlet main_;
     HubGreenlet hub_greenlet_;
     GreenletBase* current_ = nullptr;
@@ -235,16 +239,12 @@ private:
     std::vector<std::function<void()>> callbacks_;
     WaitList idle_waiters_;
     TimerHeap timers_;
-    ev_timer wakeup_{};                  // libev's one timer: at timers_.top(), unreferenced
-    std::int64_t wakeup_due_ns_ = 0;     // what wakeup_ is armed for, while active
+    std::int64_t wakeup_due_ns_ = 0;     // what the loop's wake-up timer is armed for, while armed
     std::int64_t blocked_since_ns_ = 0;  // virtual clock: real time the current ev_run(ONCE) began
     GreenletBase* live_head_ = nullptr;
     std::size_t live_count_ = 0;
     Waiter* joiner_ = nullptr;  // the wait of Hub::join, woken when the loop runs dry
     bool destroying_ = false;
-    ev_async async_{};
-    std::mutex inbox_mutex_;
-    std::vector<std::function<void()>> inbox_;
     Probe* probe_ = nullptr;           // set only while probe_stack() waits for an answer
     bool timing_ = false;              // measure GreenletState::run_ns (fixed at creation)
     std::int64_t slice_start_ns_ = 0;  // when the running greenlet was switched into (timing_)
