@@ -101,6 +101,7 @@ bool GreenletBase::join(std::optional<Duration> timeout) {
     if (hub.current_greenlet() == this)
         throw std::logic_error("grove: GreenletBase::join: a greenlet cannot join itself");
     Waiter w("join", this);
+    Runtime::set_kind(w, detail::WaitKind::Join);
     WaitNode node(w);
     waiters().push_back(node);
     w.wait(timeout);

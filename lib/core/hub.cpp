@@ -242,7 +242,7 @@ void HubImpl::run_loop() {
         }
         const bool virtual_clock = t_deterministic.virtual_clock;
         if (virtual_clock && timers_.referenced() > 0) {
-            const bool jump = only_time_can_wake();
+            const bool jump = poll_then_only_time_can_wake();
             polled = true;
             if (jump) {
                 // Every greenlet waits on time: the virtual clock jumps to the
@@ -275,7 +275,7 @@ GreenletBase* HubImpl::pop_ready() noexcept {
     return ready_.pop_front();
 }
 
-bool HubImpl::only_time_can_wake() {
+bool HubImpl::poll_then_only_time_can_wake() {
     const int active = loop_.poll_nowait();  // first lets in I/O that is already there
     return ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty() &&
            active == timers_.referenced() && !timers_.empty();
@@ -353,7 +353,7 @@ bool HubImpl::join_impl(std::optional<Duration> timeout) {
         schedule(current_);
         direct_budget_ = 0;
         suspend();
-        return ready_.empty() && active_watchers() == 0;
+        return ready_.empty() && poll_and_count_alive_watchers() == 0;
     }
     return w.wait(timeout);
 }
@@ -374,7 +374,7 @@ struct ev_loop* Hub::loop() const noexcept {
 }
 bool Hub::join(std::optional<Duration> timeout) { return static_cast<HubImpl*>(this)->join_impl(timeout); }
 void Hub::destroy() { static_cast<HubImpl*>(this)->destroy_impl(); }
-std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*>(this)->live(); }
+std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*>(this)->live_count(); }
 void Hub::run_callback(std::function<void()> fn) { static_cast<HubImpl*>(this)->add_callback(std::move(fn)); }
 
 bool Hub::Remote::post(std::function<void()> fn) {

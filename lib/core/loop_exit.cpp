@@ -2,7 +2,6 @@
 // Hub::join's return), with the text that says who waits on what and the
 // wait-for cycle among joins, the usual reason a program blocks forever.
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -38,12 +37,12 @@ std::string HubImpl::describe_waiters() const {
     return text;
 }
 
-// Joins form a wait-for graph (a "join" Waiter's object is the greenlet
-// joined). A cycle in it is the usual reason a program blocks forever.
+// Joins form a wait-for graph (a WaitKind::Join Waiter's object is the
+// greenlet joined). A cycle in it is the usual reason a program blocks forever.
 std::string HubImpl::describe_join_cycle() const {
     auto joins = [](const GreenletBase* g) -> const GreenletBase* {
         const Waiter* w = Runtime::state(*g).parked_on;
-        if (!w || std::strcmp(w->what(), "join") != 0) return nullptr;
+        if (!w || Runtime::kind(*w) != WaitKind::Join) return nullptr;
         return static_cast<const GreenletBase*>(w->object());
     };
     std::vector<const GreenletBase*> all{&main_};

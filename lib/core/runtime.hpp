@@ -71,6 +71,9 @@ protected:
     std::string describe_class() const override { return "Hub"; }
 };
 
+/// Waiter kinds the runtime tells apart (Waiter::kind_; Other is the default).
+enum class WaitKind : unsigned char { Other = 0, Join };
+
 struct Runtime {
     static GreenletState& state(GreenletBase& g) noexcept { return g.state_; }
     static const GreenletState& state(const GreenletBase& g) noexcept { return g.state_; }
@@ -82,6 +85,8 @@ struct Runtime {
     static void finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit);
 
     // Waiter internals.
+    static WaitKind kind(const Waiter& w) noexcept { return w.kind_; }
+    static void set_kind(Waiter& w, WaitKind k) noexcept { w.kind_ = k; }
     static void waiter_timer_fired(Waiter& w) noexcept;
     static void waiter_stop_timer(Waiter& w) noexcept;
     /// The HubTimer in `slot`; init_timer() began its life in the owner's constructor.
@@ -147,8 +152,9 @@ public:
     void post_from_thread(std::function<void()> fn);
     void add_callback(std::function<void()> fn);
 
-    /// Referenced active watchers (polls the loop once, without blocking).
-    int active_watchers() { return loop_.poll_nowait(); }
+    /// Runs the loop once without blocking, then returns how many active
+    /// watchers keep it alive (0 and nothing ready: the hub has run dry).
+    int poll_and_count_alive_watchers() { return loop_.poll_nowait(); }
 
     // Timers (lib/core/timers.hpp): everything timed goes through these.
     /// Arms `t` (disarming it first if armed) to fire at `due_ns` on grove's
@@ -162,7 +168,8 @@ public:
     void shift_timers(std::int64_t delta_ns) noexcept;
 
     WaitList& idle_waiters() noexcept { return idle_waiters_; }
-    std::size_t live() const noexcept { return live_count_; }
+    /// Greenlets started on this hub and not yet dead (Hub::live_count).
+    std::size_t live_count() const noexcept { return live_count_; }
 
     /// Text for LoopExit: who waits on what.
     std::string describe_waiters() const;
@@ -207,9 +214,11 @@ private:
     void fire_due_timers() noexcept;
     void rearm_wakeup() noexcept;
     static void wakeup_cb(void* hub) noexcept;
-    /// Virtual clock: may the hub jump to the earliest timer? (every
-    /// greenlet waits on time: nothing ready, no other referenced watcher)
-    bool only_time_can_wake();
+    /// Virtual clock: runs the loop once without blocking (letting in I/O
+    /// that is already there), then answers whether the hub may jump to the
+    /// earliest timer (every greenlet waits on time: nothing ready, no other
+    /// watcher keeps the loop alive).
+    bool poll_then_only_time_can_wake();
     /// Virtual clock: adds the real time spent blocked since `blocked_since_ns_`.
     void catch_up_virtual_clock() noexcept;
     static void posted_cb(void* hub) noexcept;

@@ -41,19 +41,28 @@ bool poll_once(int fd, int events, const char* what) {
     return n > 0;
 }
 
-bool wait_impl(int fd, int events, std::optional<Deadline> deadline, const char* what, bool owned, bool probe) {
+/// How a wait treats its fd.
+struct FdWaitOptions {
+    /// A Socket owns the fd and closes it only through notify_close, so its
+    /// watcher may stay registered between waits.
+    bool owned = false;
+    /// A caller's fd, maybe closed: checked before libev sees it.
+    bool probe = false;
+};
+
+bool wait_impl(int fd, int events, std::optional<Deadline> deadline, const char* what, FdWaitOptions options) {
     if (deadline == Deadline::min()) return poll_once(fd, events, what);
     // libev asserts (aborting the process) on an fd that is not open: probe
     // one that no Socket owns and no active watcher vouches for. Before the
     // hub exists: creating it may hand the closed number to its epoll fd.
-    if (probe) {
+    if (options.probe) {
         HubImpl* live = HubImpl::current();
         if (!(live && live->event_loop().fd_vouched(fd)) && ::fcntl(fd, F_GETFD) < 0 && errno == EBADF)
             throw_ebadf(what);
     }
     HubImpl& hub = HubImpl::get();
     Waiter waiter(what, detail::fd_wait_object(fd, events));
-    detail::FdWait node(waiter, hub.event_loop(), fd, events, owned);
+    detail::FdWait node(waiter, hub.event_loop(), fd, events, options.owned);
     const bool ready = waiter.wait_until(deadline);
     if (node.closed()) throw_ebadf(what);
     return ready;
@@ -61,14 +70,14 @@ bool wait_impl(int fd, int events, std::optional<Deadline> deadline, const char*
 
 void wait_public(int fd, int events, std::optional<Duration> timeout, const char* what) {
     if (fd < 0) throw std::invalid_argument(fmt::format("grove::{}: negative fd {}", what, fd));
-    if (!wait_impl(fd, events, detail::deadline_after(timeout, what), what, false, true))
+    if (!wait_impl(fd, events, detail::deadline_after(timeout, what), what, {.owned = false, .probe = true}))
         throw TimeoutError(0, fmt::format("grove::{}: fd {} timed out", what, fd));
 }
 
 }  // namespace
 
 bool detail::wait_fd(int fd, int events, std::optional<Deadline> deadline, const char* what, bool owned) {
-    return wait_impl(fd, events, deadline, what, owned, false);
+    return wait_impl(fd, events, deadline, what, {.owned = owned, .probe = false});
 }
 
 bool detail::fd_read_drained(int fd) noexcept {
