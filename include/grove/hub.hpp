@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include <grove/duration.hpp>
@@ -29,8 +28,10 @@ public:
     Hub(const Hub&) = delete;
     Hub& operator=(const Hub&) = delete;
 
-    /// The libev loop (escape hatch for custom watchers). Watcher callbacks
-    /// run on the hub: they must not block; wake greenlets with Waiter::wake().
+    /// The libev loop: an escape hatch for custom watchers, and the only
+    /// libev name in grove's public headers (declared, never defined here:
+    /// include <ev.h> to use it). Watcher callbacks run on the hub: they must
+    /// not block; wake greenlets with Waiter::wake().
     struct ev_loop* loop() const noexcept;
 
     /// Runs the hub until nothing is left to do (no live greenlet, timer or
@@ -60,10 +61,9 @@ public:
         /// (and drops fn) if the hub has been destroyed.
         bool post(std::function<void()> fn);
 
-    private:
-        friend class detail::HubImpl;
-        std::mutex mutex_;
-        Hub* hub_ = nullptr;  // null once the hub is destroyed
+    protected:
+        Remote() = default;  // made by the hub only (its state is private)
+        ~Remote() = default;
     };
     /// Shared with posters; outlives the hub safely.
     std::shared_ptr<Remote> remote() const noexcept { return remote_; }

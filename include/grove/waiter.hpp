@@ -41,6 +41,9 @@ struct alignas(8) TimerSlot {
     unsigned char bytes[64];
 };
 struct Runtime;
+/// What kind of wait a Waiter is, for the runtime's own diagnostics
+/// (defined in lib/; a user's Waiter is always the default).
+enum class WaitKind : unsigned char;
 }  // namespace detail
 
 /// Puts one Waiter on one WaitList. Unlinks itself on destruction, so leaving
@@ -159,6 +162,7 @@ private:
     bool woken_ = false;
     bool timed_out_ = false;
     bool keeps_alive_ = true;
+    detail::WaitKind kind_{};
     detail::TimerSlot timer_;
 };
 

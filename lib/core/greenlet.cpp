@@ -1,4 +1,7 @@
-// grove internal — GreenletBase and the free functions of <grove/greenlet.hpp>.
+// grove internal — a greenlet's life: GreenletBase and the free functions of
+// <grove/greenlet.hpp>; its entry on a fresh stack, its finish, what runs
+// after its death (the stack's release, the report and its links).
+#include <cstdio>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -6,6 +9,9 @@
 #include <fmt/format.h>
 
 #include "clock.hpp"
+#include "context.hpp"
+#include "local_storage.hpp"
+#include "report.hpp"
 #include "runtime.hpp"
 #include "util/observe.hpp"
 
@@ -96,6 +102,7 @@ bool GreenletBase::join(std::optional<Duration> timeout) {
     if (hub.current_greenlet() == this)
         throw std::logic_error("grove: GreenletBase::join: a greenlet cannot join itself");
     Waiter w("join", this);
+    Runtime::set_kind(w, detail::WaitKind::Join);
     WaitNode node(w);
     waiters().push_back(node);
     w.wait(timeout);
@@ -276,3 +283,110 @@ void idle() {
 GreenletBase* getcurrent() { return HubImpl::get().current_greenlet(); }
 
 }  // namespace grove
+
+namespace grove::detail {
+
+// --- entry, finish and after-death ----------------------------------------------
+
+void Runtime::greenlet_main() {
+    HubImpl& hub = *t_hub;
+    GreenletBase* g = hub.current_;
+    if (g == &hub.hub_greenlet_) hub.run_loop();  // the hub fiber's whole life
+    {
+        std::exception_ptr error;
+        std::exception_ptr exit;
+        try {
+            g->run_body();
+        } catch (const GreenletExit&) {
+            exit = std::current_exception();
+        } catch (...) {
+            error = std::current_exception();
+            g->state_.trace = take_throw_trace(error);
+        }
+        destroy_locals(g->state_.locals);  // its grove::local values, before joiners resume
+        finish(*g, std::move(error), std::move(exit));
+    }
+    // Straight to the hub when it has a report or links to run, so they come
+    // before any joiner resumes (as in gevent).
+    GreenletBase* next = g->state_.notify_queued ? &hub.hub_greenlet_ : hub.pick_next();
+    if (next->state_.phase == Phase::Scheduled && !hub.prepare(next)) next = &hub.hub_greenlet_;
+    hub.current_ = next;
+    ++next->state_.switches;
+    hub.note_switch(g);
+    context_exit(g->state_.ctx, next->state_.ctx, &HubImpl::after_death, g);
+}
+
+void HubImpl::after_death(void* dead) noexcept {
+    auto* g = static_cast<GreenletBase*>(dead);
+    GreenletState& s = Runtime::state(*g);
+    static_cast<HubImpl*>(s.hub)->stacks_.release(s.ctx);
+    auto self = std::move(s.self);  // may destroy the greenlet object here
+}
+
+void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit) {
+    GreenletState& s = g.state_;
+    auto& hub = *static_cast<HubImpl*>(s.hub);
+    s.phase = Phase::Dead;
+    s.error = std::move(error);
+    s.exit = std::move(exit);
+    s.pending = nullptr;
+    hub.remove_live(g);
+    if (g_death_subscribed.load(std::memory_order_relaxed)) fire_died(g);
+    g.waiters().notify_all();
+    if (s.error || !s.links.empty()) hub.queue_notification(g);
+}
+
+// --- the hub's report and links of a dead greenlet ------------------------------
+
+void HubImpl::process_notifications() {
+    auto batch = std::move(notify_);
+    notify_.clear();
+    for (auto& g : batch) {
+        GreenletState& s = Runtime::state(*g);
+        s.notify_queued = false;
+        if (s.error && !s.reported) {
+            s.reported = true;
+            try {
+                report_error(g->describe(), s.error, s.trace);
+            } catch (...) {
+                std::fputs("grove: failed to report a greenlet's error\n", stderr);
+            }
+        }
+        // Each link is taken off the list just before it runs, so a callback
+        // that unlinks a later one stops it. Links added while these run
+        // (ids past `last`) are queued again for the next pass.
+        const GreenletBase::LinkId last = s.next_link_id - 1;
+        while (!s.links.empty() && s.links.front().id <= last) {
+            auto link = std::move(s.links.front());
+            s.links.erase(s.links.begin());
+            const bool ok = !s.error;
+            if ((link.kind == LinkKind::Value && !ok) || (link.kind == LinkKind::Exception && ok)) continue;
+            try {
+                link.callback(*g);
+            } catch (...) {
+                auto e = std::current_exception();
+                try {
+                    report_error("link callback of " + g->describe(), e, take_throw_trace(e));
+                } catch (...) {
+                }
+            }
+        }
+    }
+}
+
+void HubImpl::queue_notification(GreenletBase& g) {
+    GreenletState& s = Runtime::state(g);
+    if (s.notify_queued) return;
+    auto self = s.self ? s.self : g.weak_from_this().lock();
+    if (!self) {  // not owned by a Ref: report at once, there is nobody to link
+        if (s.error && !s.reported) {
+            s.reported = true;
+            report_error(g.describe(), s.error, s.trace);
+        }
+        return;
+    }
+    s.notify_queued = true;
+    notify_.push_back(std::move(self));
+}
+
+}  // namespace grove::detail

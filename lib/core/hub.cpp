@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -59,70 +58,12 @@ thread_local HubOwner t_owner;
 
 }  // namespace
 
-// --- ReadyQueue -------------------------------------------------------------
-
-void ReadyQueue::push_back(GreenletBase* g) noexcept {
-    GreenletState& s = Runtime::state(*g);
-    s.in_ready = true;
-    s.ready_next = nullptr;
-    s.ready_prev = tail_;
-    if (tail_)
-        Runtime::state(*tail_).ready_next = g;
-    else
-        head_ = g;
-    tail_ = g;
-    ++size_;
-}
-
-GreenletBase* ReadyQueue::pop_front() noexcept {
-    GreenletBase* g = head_;
-    if (g) remove(g);
-    return g;
-}
-
-GreenletBase* ReadyQueue::pop_at(std::size_t i) noexcept {
-    GreenletBase* g;
-    if (i < size_ / 2) {
-        g = head_;
-        while (i--) g = Runtime::state(*g).ready_next;
-    } else {
-        g = tail_;
-        for (std::size_t back = size_ - 1 - i; back--;) g = Runtime::state(*g).ready_prev;
-    }
-    remove(g);
-    return g;
-}
-
-void ReadyQueue::remove(GreenletBase* g) noexcept {
-    GreenletState& s = Runtime::state(*g);
-    if (!s.in_ready) return;
-    if (s.ready_prev)
-        Runtime::state(*s.ready_prev).ready_next = s.ready_next;
-    else
-        head_ = s.ready_next;
-    if (s.ready_next)
-        Runtime::state(*s.ready_next).ready_prev = s.ready_prev;
-    else
-        tail_ = s.ready_prev;
-    s.ready_prev = s.ready_next = nullptr;
-    s.in_ready = false;
-    --size_;
-}
-
 // --- HubImpl: creation and teardown ----------------------------------------
 
 HubImpl::HubImpl() {
-    loop_ = ev_loop_new(EVFLAG_AUTO);
-    if (!loop_) throw std::runtime_error("grove: cannot create the libev loop (ev_loop_new failed)");
-    ev_set_userdata(loop_, this);
-    remote_ = std::make_shared<Remote>();
-    remote_->hub_ = this;
-    ev_async_init(&async_, &HubImpl::async_cb);
-    async_.data = this;
-    ev_async_start(loop_, &async_);
-    ev_unref(loop_);  // cross-thread wake-ups never keep the loop alive by themselves
-    ev_init(&wakeup_, &HubImpl::wakeup_cb);
-    wakeup_.data = this;
+    auto remote = std::make_shared<RemoteImpl>();
+    remote->hub = this;
+    remote_ = std::move(remote);
 
     GreenletState& m = Runtime::state(main_);
     m.is_main = true;
@@ -144,22 +85,17 @@ HubImpl::HubImpl() {
 HubImpl::~HubImpl() {
     unregister_hub(*this);
     {
-        std::lock_guard<std::mutex> lock(remote_->mutex_);
-        remote_->hub_ = nullptr;
+        auto& remote = static_cast<RemoteImpl&>(*remote_);
+        std::lock_guard<std::mutex> lock(remote.mutex);
+        remote.hub = nullptr;
     }
-    ev_ref(loop_);
-    ev_async_stop(loop_, &async_);
-    if (ev_is_active(&wakeup_)) {
-        ev_ref(loop_);
-        ev_timer_stop(loop_, &wakeup_);
-    }
+    loop_.stop_wakeup();
     // Timers still armed belong to objects that outlive us (a Timeout on the
     // main stack): mark them disarmed, so they never reach another hub's heap.
     while (!timers_.empty()) timers_.remove(timers_.top());
     // The hub fiber sits in run_loop() forever and owns nothing that needs
     // unwinding: its stack is simply returned.
     stacks_.release(Runtime::state(hub_greenlet_).ctx);
-    ev_loop_destroy(loop_);
 }
 
 HubImpl& HubImpl::create() {
@@ -293,7 +229,7 @@ void HubImpl::run_loop() {
             if (!polled) {
                 const auto now = Clock::now();
                 if (now - last_poll_ >= kPollInterval) {
-                    ev_run(loop_, EVRUN_NOWAIT);
+                    loop_.poll_nowait();
                     last_poll_ = now;
                 }
             }
@@ -304,14 +240,14 @@ void HubImpl::run_loop() {
         }
         if (!notify_.empty() || !callbacks_.empty()) continue;
         if (!idle_waiters_.empty()) {
-            ev_run(loop_, EVRUN_NOWAIT);
+            loop_.poll_nowait();
             if (ready_.empty()) idle_waiters_.notify_all();
             polled = true;
             continue;
         }
         const bool virtual_clock = t_deterministic.virtual_clock;
         if (virtual_clock && timers_.referenced() > 0) {
-            const bool jump = only_time_can_wake();
+            const bool jump = poll_then_only_time_can_wake();
             polled = true;
             if (jump) {
                 // Every greenlet waits on time: the virtual clock jumps to the
@@ -321,11 +257,11 @@ void HubImpl::run_loop() {
             }
             if (jump || !ready_.empty() || !notify_.empty() || !callbacks_.empty() || !idle_waiters_.empty()) continue;
         }
-        // ev_run returns the count of referenced active watchers: with none,
-        // it polls once without blocking and nothing can ever wake anyone.
+        // The loop returns the count of active watchers that keep it alive:
+        // with none, it polls once without blocking and nothing can ever wake anyone.
         polling_.store(true, std::memory_order_relaxed);
         if (virtual_clock) blocked_since_ns_ = real_now_ns();
-        const int active = ev_run(loop_, EVRUN_ONCE);
+        const int active = loop_.block_once();
         if (virtual_clock) {
             catch_up_virtual_clock();
             blocked_since_ns_ = 0;
@@ -344,8 +280,8 @@ GreenletBase* HubImpl::pop_ready() noexcept {
     return ready_.pop_front();
 }
 
-bool HubImpl::only_time_can_wake() {
-    const int active = ev_run(loop_, EVRUN_NOWAIT);  // first lets in I/O that is already there
+bool HubImpl::poll_then_only_time_can_wake() {
+    const int active = loop_.poll_nowait();  // first lets in I/O that is already there
     return ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty() &&
            active == timers_.referenced() && !timers_.empty();
 }
@@ -355,154 +291,6 @@ void HubImpl::catch_up_virtual_clock() noexcept {
     const std::int64_t now = real_now_ns();
     t_deterministic.virtual_now_ns += now - blocked_since_ns_;
     blocked_since_ns_ = now;
-}
-
-// --- timers --------------------------------------------------------------------
-//
-// Referenced timers hold a reference on the loop (ev_ref) while armed, so
-// ev_run's count of referenced watchers includes them as it did when each was
-// an ev_timer; libev's one timer, wakeup_, is itself unreferenced.
-
-void HubImpl::arm_timer(HubTimer& t, std::int64_t due_ns) {
-    disarm_timer(t);
-    timers_.push(t, due_ns);
-    if (t.referenced) ev_ref(loop_);
-    if (!ev_is_active(&wakeup_) || due_ns < wakeup_due_ns_) rearm_wakeup();
-}
-
-void HubImpl::arm_timer_after(HubTimer& t, double after) {
-    const std::int64_t left = after > 0 ? static_cast<std::int64_t>(after * 1e9) : 0;
-    arm_timer(t, clock_now_ns() + left);
-}
-
-void HubImpl::disarm_timer(HubTimer& t) noexcept {
-    if (!t.armed()) return;
-    if (t.referenced) ev_unref(loop_);
-    timers_.remove(t);  // wakeup_ may now be early: it finds nothing due and re-arms
-}
-
-void HubImpl::shift_timers(std::int64_t delta_ns) noexcept {
-    timers_.shift(delta_ns);
-    rearm_wakeup();
-}
-
-void HubImpl::fire_due_timers() noexcept {
-    const std::int64_t now = clock_now_ns();
-    while (!timers_.empty() && timers_.top().due_ns <= now) {
-        HubTimer& t = timers_.top();
-        disarm_timer(t);
-        t.fire(t);
-    }
-    rearm_wakeup();
-}
-
-void HubImpl::rearm_wakeup() noexcept {
-    if (ev_is_active(&wakeup_)) {
-        if (!timers_.empty() && timers_.top().due_ns == wakeup_due_ns_) return;
-        ev_ref(loop_);  // libev: re-reference an unreferenced watcher before stopping it
-        ev_timer_stop(loop_, &wakeup_);
-    }
-    if (timers_.empty()) return;
-    wakeup_due_ns_ = timers_.top().due_ns;
-    const std::int64_t left = wakeup_due_ns_ - clock_now_ns();
-    ev_now_update(loop_);
-    ev_timer_set(&wakeup_, left > 0 ? static_cast<double>(left) * 1e-9 : 0., 0.);
-    ev_timer_start(loop_, &wakeup_);
-    ev_unref(loop_);
-}
-
-void HubImpl::wakeup_cb(struct ev_loop* loop, ev_timer* w, int) {
-    ev_ref(loop);  // libev stopped the one-shot timer before calling us: rebalance the unref
-    auto* hub = static_cast<HubImpl*>(w->data);
-    if (t_deterministic.virtual_clock) hub->catch_up_virtual_clock();
-    hub->fire_due_timers();
-}
-
-void HubImpl::loop_ran_dry() {
-    if (joiner_) {
-        joiner_->wake();
-        return;
-    }
-    GreenletState& m = Runtime::state(main_);
-    if (m.in_ready || m.pending) return;  // it will run and see it
-    m.pending = std::make_exception_ptr(LoopExit(describe_waiters()));
-    m.pending_serial = 0;
-    schedule(&main_);
-}
-
-std::string HubImpl::describe_waiters() const {
-    std::string text = "This operation would block forever";
-    auto line = [&text](const GreenletBase& g) {
-        const GreenletState& s = Runtime::state(g);
-        text += "\n  " + g.describe();
-        if (s.parked_on) text += " waits on " + describe_wait(*s.parked_on);
-    };
-    line(main_);
-    for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) line(*g);
-    text += describe_join_cycle();
-    return text;
-}
-
-// Joins form a wait-for graph (a "join" Waiter's object is the greenlet
-// joined). A cycle in it is the usual reason a program blocks forever.
-std::string HubImpl::describe_join_cycle() const {
-    auto joins = [](const GreenletBase* g) -> const GreenletBase* {
-        const Waiter* w = Runtime::state(*g).parked_on;
-        if (!w || std::strcmp(w->what(), "join") != 0) return nullptr;
-        return static_cast<const GreenletBase*>(w->object());
-    };
-    std::vector<const GreenletBase*> all{&main_};
-    for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) all.push_back(g);
-    for (const GreenletBase* start : all) {
-        std::vector<const GreenletBase*> path;
-        for (const GreenletBase* g = start; g && path.size() <= all.size(); g = joins(g)) {
-            const auto seen = std::find(path.begin(), path.end(), g);
-            if (seen != path.end()) {
-                if (seen != path.begin()) break;  // a cycle further on: reported from its own start
-                std::string cycle = "\n  wait-for cycle: ";
-                for (const GreenletBase* c : path) cycle += c->describe() + " joins ";
-                return cycle + start->describe();
-            }
-            path.push_back(g);
-        }
-    }
-    return {};
-}
-
-void HubImpl::process_notifications() {
-    auto batch = std::move(notify_);
-    notify_.clear();
-    for (auto& g : batch) {
-        GreenletState& s = Runtime::state(*g);
-        s.notify_queued = false;
-        if (s.error && !s.reported) {
-            s.reported = true;
-            try {
-                report_error(g->describe(), s.error, s.trace);
-            } catch (...) {
-                std::fputs("grove: failed to report a greenlet's error\n", stderr);
-            }
-        }
-        // Each link is taken off the list just before it runs, so a callback
-        // that unlinks a later one stops it. Links added while these run
-        // (ids past `last`) are queued again for the next pass.
-        const GreenletBase::LinkId last = s.next_link_id - 1;
-        while (!s.links.empty() && s.links.front().id <= last) {
-            auto link = std::move(s.links.front());
-            s.links.erase(s.links.begin());
-            const bool ok = !s.error;
-            if ((link.kind == LinkKind::Value && !ok) || (link.kind == LinkKind::Exception && ok)) continue;
-            try {
-                link.callback(*g);
-            } catch (...) {
-                auto e = std::current_exception();
-                try {
-                    report_error("link callback of " + g->describe(), e, take_throw_trace(e));
-                } catch (...) {
-                }
-            }
-        }
-    }
 }
 
 void HubImpl::run_callbacks() {
@@ -521,42 +309,14 @@ void HubImpl::run_callbacks() {
     }
 }
 
-void HubImpl::async_cb(struct ev_loop*, ev_async* w, int) {
-    auto* hub = static_cast<HubImpl*>(w->data);
-    std::vector<std::function<void()>> inbox;
-    {
-        std::lock_guard<std::mutex> lock(hub->inbox_mutex_);
-        inbox.swap(hub->inbox_);
-    }
-    for (auto& fn : inbox) hub->callbacks_.push_back(std::move(fn));
+void HubImpl::posted_cb(void* data) noexcept {
+    auto* hub = static_cast<HubImpl*>(data);
+    for (auto& fn : hub->loop_.take_posted()) hub->callbacks_.push_back(std::move(fn));
 }
 
-void HubImpl::post_from_thread(std::function<void()> fn) {
-    {
-        std::lock_guard<std::mutex> lock(inbox_mutex_);
-        inbox_.push_back(std::move(fn));
-    }
-    ev_async_send(loop_, &async_);
-}
-
-int HubImpl::active_watchers() { return ev_run(loop_, EVRUN_NOWAIT); }
+void HubImpl::post_from_thread(std::function<void()> fn) { loop_.post(std::move(fn)); }
 
 void HubImpl::add_callback(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
-
-void HubImpl::queue_notification(GreenletBase& g) {
-    GreenletState& s = Runtime::state(g);
-    if (s.notify_queued) return;
-    auto self = s.self ? s.self : g.weak_from_this().lock();
-    if (!self) {  // not owned by a Ref: report at once, there is nobody to link
-        if (s.error && !s.reported) {
-            s.reported = true;
-            report_error(g.describe(), s.error, s.trace);
-        }
-        return;
-    }
-    s.notify_queued = true;
-    notify_.push_back(std::move(self));
-}
 
 void HubImpl::add_live(GreenletBase& g) noexcept {
     GreenletState& s = Runtime::state(g);
@@ -598,85 +358,9 @@ bool HubImpl::join_impl(std::optional<Duration> timeout) {
         schedule(current_);
         direct_budget_ = 0;
         suspend();
-        return ready_.empty() && active_watchers() == 0;
+        return ready_.empty() && poll_and_count_alive_watchers() == 0;
     }
     return w.wait(timeout);
-}
-
-bool HubImpl::describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size) {
-    HubImpl* hub = t_hub;
-    if (!hub || !hub->current_) return false;
-    const ContextState& c = Runtime::state(*hub->current_).ctx;
-    if (!c.stack_base || hub->current_ == &hub->main_) return false;
-    const char* base = static_cast<const char*>(c.stack_base);
-    const char* addr = static_cast<const char*>(fault);
-    const bool below_guard = addr < base && addr >= base - 64 * 1024;  // the guard, or a frame that jumped it
-    // An unguarded stack runs through its canary into whatever lies below
-    // before something faults: the stack pointer (or the canary) says whose.
-    const bool sp_below = sp && static_cast<const char*>(sp) < base;
-    const bool overflowed = below_guard || sp_below || (!c.stack_guarded && !stack_canary_intact(c.stack_base));
-    if (!overflowed) return false;
-    std::string who;
-    try {
-        who = hub->current_->describe();
-    } catch (...) {
-        who = "<greenlet>";
-    }
-    std::snprintf(out, out_size,
-                  "grove: stack overflow in %s: its %zu-byte stack is exhausted "
-                  "(set GROVE_STACK_SIZE, e.g. GROVE_STACK_SIZE=1M, or SpawnOptions::stack_size)\n",
-                  who.c_str(), c.stack_size);
-    return true;
-}
-
-// --- greenlet entry and death -------------------------------------------------
-
-void Runtime::greenlet_main() {
-    HubImpl& hub = *t_hub;
-    GreenletBase* g = hub.current_;
-    if (g == &hub.hub_greenlet_) hub.run_loop();  // the hub fiber's whole life
-    {
-        std::exception_ptr error;
-        std::exception_ptr exit;
-        try {
-            g->run_body();
-        } catch (const GreenletExit&) {
-            exit = std::current_exception();
-        } catch (...) {
-            error = std::current_exception();
-            g->state_.trace = take_throw_trace(error);
-        }
-        destroy_locals(g->state_.locals);  // its grove::local values, before joiners resume
-        finish(*g, std::move(error), std::move(exit));
-    }
-    // Straight to the hub when it has a report or links to run, so they come
-    // before any joiner resumes (as in gevent).
-    GreenletBase* next = g->state_.notify_queued ? &hub.hub_greenlet_ : hub.pick_next();
-    if (next->state_.phase == Phase::Scheduled && !hub.prepare(next)) next = &hub.hub_greenlet_;
-    hub.current_ = next;
-    ++next->state_.switches;
-    hub.note_switch(g);
-    context_exit(g->state_.ctx, next->state_.ctx, &HubImpl::after_death, g);
-}
-
-void HubImpl::after_death(void* dead) noexcept {
-    auto* g = static_cast<GreenletBase*>(dead);
-    GreenletState& s = Runtime::state(*g);
-    static_cast<HubImpl*>(s.hub)->stacks_.release(s.ctx);
-    auto self = std::move(s.self);  // may destroy the greenlet object here
-}
-
-void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit) {
-    GreenletState& s = g.state_;
-    auto& hub = *static_cast<HubImpl*>(s.hub);
-    s.phase = Phase::Dead;
-    s.error = std::move(error);
-    s.exit = std::move(exit);
-    s.pending = nullptr;
-    hub.remove_live(g);
-    if (g_death_subscribed.load(std::memory_order_relaxed)) fire_died(g);
-    g.waiters().notify_all();
-    if (s.error || !s.links.empty()) hub.queue_notification(g);
 }
 
 }  // namespace grove::detail
@@ -691,28 +375,29 @@ Hub::Hub() = default;
 Hub::~Hub() = default;
 
 struct ev_loop* Hub::loop() const noexcept {
-    return static_cast<const HubImpl*>(this)->ev();
+    return const_cast<HubImpl*>(static_cast<const HubImpl*>(this))->event_loop().raw();
 }
 bool Hub::join(std::optional<Duration> timeout) { return static_cast<HubImpl*>(this)->join_impl(timeout); }
 void Hub::destroy() { static_cast<HubImpl*>(this)->destroy_impl(); }
-std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*>(this)->live(); }
+std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*>(this)->live_count(); }
 void Hub::run_callback(std::function<void()> fn) { static_cast<HubImpl*>(this)->add_callback(std::move(fn)); }
 
 bool Hub::Remote::post(std::function<void()> fn) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!hub_) return false;
-    static_cast<HubImpl*>(hub_)->post_from_thread(std::move(fn));
+    auto& self = static_cast<detail::RemoteImpl&>(*this);
+    std::lock_guard<std::mutex> lock(self.mutex);
+    if (!self.hub) return false;
+    self.hub->post_from_thread(std::move(fn));
     return true;
 }
 
-Hub::KeepAlive::KeepAlive() : hub_(&get_hub()) { ev_ref(hub_->loop()); }
-Hub::KeepAlive::~KeepAlive() { ev_unref(hub_->loop()); }
+Hub::KeepAlive::KeepAlive() : hub_(&get_hub()) { static_cast<HubImpl*>(hub_)->event_loop().hold(); }
+Hub::KeepAlive::~KeepAlive() { static_cast<HubImpl*>(hub_)->event_loop().release(); }
 
 Hub& get_hub() { return HubImpl::get(); }
 Hub* get_hub_if_exists() noexcept { return HubImpl::current(); }
 
 void reinit() {
-    if (HubImpl* hub = HubImpl::current()) ev_loop_fork(hub->ev());
+    if (HubImpl* hub = HubImpl::current()) hub->event_loop().after_fork();
 }
 
 }  // namespace grove

@@ -11,17 +11,16 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <new>
 #include <mutex>
+#include <new>
 #include <vector>
-
-#include <ev.h>
 
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
 #include <grove/timeout.hpp>
 #include <grove/waiter.hpp>
 
+#include "loop.hpp"
 #include "stack.hpp"
 #include "timers.hpp"
 
@@ -29,7 +28,14 @@ namespace grove::detail {
 
 class HubImpl;
 
-/// This thread's hub, or null (lib/hub.cpp). initial-exec and constinit: a
+/// Hub::Remote's state: the hub to post to, null once it is destroyed.
+class RemoteImpl final : public Hub::Remote {
+public:
+    std::mutex mutex;
+    HubImpl* hub = nullptr;  // guarded by mutex
+};
+
+/// This thread's hub, or null (lib/core/hub.cpp). initial-exec and constinit: a
 /// plain %fs-relative load wherever the hub is looked up.
 [[gnu::tls_model("initial-exec")]] extern constinit thread_local HubImpl* t_hub;
 
@@ -65,6 +71,9 @@ protected:
     std::string describe_class() const override { return "Hub"; }
 };
 
+/// Waiter kinds the runtime tells apart (Waiter::kind_; Other is the default).
+enum class WaitKind : unsigned char { Other = 0, Join };
+
 struct Runtime {
     static GreenletState& state(GreenletBase& g) noexcept { return g.state_; }
     static const GreenletState& state(const GreenletBase& g) noexcept { return g.state_; }
@@ -76,6 +85,8 @@ struct Runtime {
     static void finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit);
 
     // Waiter internals.
+    static WaitKind kind(const Waiter& w) noexcept { return w.kind_; }
+    static void set_kind(Waiter& w, WaitKind k) noexcept { w.kind_ = k; }
     static void waiter_timer_fired(Waiter& w) noexcept;
     static void waiter_stop_timer(Waiter& w) noexcept;
     /// The HubTimer in `slot`; init_timer() began its life in the owner's constructor.
@@ -115,9 +126,7 @@ public:
     GreenletBase* current_greenlet() const noexcept { return current_; }
     bool in_hub() const noexcept { return current_ == &hub_greenlet_; }
     bool is_main_current() const noexcept { return current_ == &main_; }
-    struct ev_loop* ev() const noexcept {
-        return loop_;
-    }
+    Loop& event_loop() noexcept { return loop_; }
     StackPool& stacks() noexcept { return stacks_; }
 
     /// Makes `g` runnable (idempotent). Never switches.
@@ -143,10 +152,11 @@ public:
     void post_from_thread(std::function<void()> fn);
     void add_callback(std::function<void()> fn);
 
-    /// Referenced active watchers (polls the loop once, without blocking).
-    int active_watchers();
+    /// Runs the loop once without blocking, then returns how many active
+    /// watchers keep it alive (0 and nothing ready: the hub has run dry).
+    int poll_and_count_alive_watchers() { return loop_.poll_nowait(); }
 
-    // Timers (lib/timers.hpp): everything timed goes through these.
+    // Timers (lib/core/timers.hpp): everything timed goes through these.
     /// Arms `t` (disarming it first if armed) to fire at `due_ns` on grove's
     /// clock. May throw std::bad_alloc, leaving `t` disarmed.
     void arm_timer(HubTimer& t, std::int64_t due_ns);
@@ -158,7 +168,8 @@ public:
     void shift_timers(std::int64_t delta_ns) noexcept;
 
     WaitList& idle_waiters() noexcept { return idle_waiters_; }
-    std::size_t live() const noexcept { return live_count_; }
+    /// Greenlets started on this hub and not yet dead (Hub::live_count).
+    std::size_t live_count() const noexcept { return live_count_; }
 
     /// Text for LoopExit: who waits on what.
     std::string describe_waiters() const;
@@ -202,13 +213,15 @@ private:
     /// Fires every timer due on grove's clock, then asks libev for the next wake-up.
     void fire_due_timers() noexcept;
     void rearm_wakeup() noexcept;
-    static void wakeup_cb(struct ev_loop*, ev_timer* w, int);
-    /// Virtual clock: may the hub jump to the earliest timer? (every
-    /// greenlet waits on time: nothing ready, no other referenced watcher)
-    bool only_time_can_wake();
+    static void wakeup_cb(void* hub) noexcept;
+    /// Virtual clock: runs the loop once without blocking (letting in I/O
+    /// that is already there), then answers whether the hub may jump to the
+    /// earliest timer (every greenlet waits on time: nothing ready, no other
+    /// watcher keeps the loop alive).
+    bool poll_then_only_time_can_wake();
     /// Virtual clock: adds the real time spent blocked since `blocked_since_ns_`.
     void catch_up_virtual_clock() noexcept;
-    static void async_cb(struct ev_loop*, ev_async* w, int);
+    static void posted_cb(void* hub) noexcept;
     static void after_death(void* dead_greenlet) noexcept;
     static bool describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size);
     struct Probe;
@@ -223,7 +236,7 @@ private:
     }
     void account_time(GreenletBase* cur) noexcept;  // lib/util/timing.cpp
 
-    struct ev_loop* loop_ = nullptr;
+    Loop loop_{&HubImpl::wakeup_cb, &HubImpl::posted_cb, this};
     MainGreenlet main_;
     HubGreenlet hub_greenlet_;
     GreenletBase* current_ = nullptr;
@@ -235,16 +248,12 @@ private:
     std::vector<std::function<void()>> callbacks_;
     WaitList idle_waiters_;
     TimerHeap timers_;
-    ev_timer wakeup_{};                  // libev's one timer: at timers_.top(), unreferenced
-    std::int64_t wakeup_due_ns_ = 0;     // what wakeup_ is armed for, while active
+    std::int64_t wakeup_due_ns_ = 0;     // what the loop's wake-up timer is armed for, while armed
     std::int64_t blocked_since_ns_ = 0;  // virtual clock: real time the current ev_run(ONCE) began
     GreenletBase* live_head_ = nullptr;
     std::size_t live_count_ = 0;
     Waiter* joiner_ = nullptr;  // the wait of Hub::join, woken when the loop runs dry
     bool destroying_ = false;
-    ev_async async_{};
-    std::mutex inbox_mutex_;
-    std::vector<std::function<void()>> inbox_;
     Probe* probe_ = nullptr;           // set only while probe_stack() waits for an answer
     bool timing_ = false;              // measure GreenletState::run_ns (fixed at creation)
     std::int64_t slice_start_ns_ = 0;  // when the running greenlet was switched into (timing_)

@@ -1,5 +1,9 @@
-// grove internal — TimerHeap: a binary min-heap with back-pointers.
+// grove internal — TimerHeap, a binary min-heap with back-pointers, and the
+// hub's timer glue: the heap behind the loop's one wake-up timer.
 #include "timers.hpp"
+
+#include "clock.hpp"
+#include "runtime.hpp"
 
 namespace grove::detail {
 
@@ -53,6 +57,62 @@ void TimerHeap::sift_down(std::size_t i) noexcept {
         i = child;
     }
     place(i, t);
+}
+
+// --- the hub's timers ------------------------------------------------------------
+//
+// Referenced timers hold the loop (Loop::hold) while armed, so the loop's
+// count of watchers that keep it alive includes them as it did when each was
+// an ev_timer; the loop's one wake-up timer is itself unreferenced.
+
+void HubImpl::arm_timer(HubTimer& t, std::int64_t due_ns) {
+    disarm_timer(t);
+    timers_.push(t, due_ns);
+    if (t.referenced) loop_.hold();
+    if (!loop_.wakeup_armed() || due_ns < wakeup_due_ns_) rearm_wakeup();
+}
+
+void HubImpl::arm_timer_after(HubTimer& t, double after) {
+    const std::int64_t left = after > 0 ? static_cast<std::int64_t>(after * 1e9) : 0;
+    arm_timer(t, clock_now_ns() + left);
+}
+
+void HubImpl::disarm_timer(HubTimer& t) noexcept {
+    if (!t.armed()) return;
+    if (t.referenced) loop_.release();
+    timers_.remove(t);  // the wake-up may now be early: it finds nothing due and re-arms
+}
+
+void HubImpl::shift_timers(std::int64_t delta_ns) noexcept {
+    timers_.shift(delta_ns);
+    rearm_wakeup();
+}
+
+void HubImpl::fire_due_timers() noexcept {
+    const std::int64_t now = clock_now_ns();
+    while (!timers_.empty() && timers_.top().due_ns <= now) {
+        HubTimer& t = timers_.top();
+        disarm_timer(t);
+        t.fire(t);
+    }
+    rearm_wakeup();
+}
+
+void HubImpl::rearm_wakeup() noexcept {
+    if (loop_.wakeup_armed()) {
+        if (!timers_.empty() && timers_.top().due_ns == wakeup_due_ns_) return;
+        loop_.stop_wakeup();
+    }
+    if (timers_.empty()) return;
+    wakeup_due_ns_ = timers_.top().due_ns;
+    const std::int64_t left = wakeup_due_ns_ - clock_now_ns();
+    loop_.arm_wakeup(left > 0 ? static_cast<double>(left) * 1e-9 : 0.);
+}
+
+void HubImpl::wakeup_cb(void* data) noexcept {
+    auto* hub = static_cast<HubImpl*>(data);
+    if (t_deterministic.virtual_clock) hub->catch_up_virtual_clock();
+    hub->fire_due_timers();
 }
 
 }  // namespace grove::detail

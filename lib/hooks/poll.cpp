@@ -10,8 +10,6 @@
 #include <signal.h>
 #include <sys/select.h>
 
-#include <ev.h>
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -21,6 +19,7 @@
 #include <grove/hub.hpp>
 #include <grove/waiter.hpp>
 
+#include "../runtime.hpp"
 #include "real.hpp"
 #include "signals.hpp"
 #include "state.hpp"
@@ -30,34 +29,17 @@ namespace {
 
 struct Watch {
     int fd;
-    int events;  // EV_READ | EV_WRITE
+    int events;  // detail::kFdRead | detail::kFdWrite
 };
-
-void io_cb(struct ev_loop*, ev_io* w, int) { static_cast<Waiter*>(w->data)->wake(); }
 
 /// Parks until one watched fd is ready, `deadline` passes, or a close wakes
 /// us. Returns 0, or interrupted()'s errno. May switch.
 int park(const std::vector<Watch>& watch, std::optional<Deadline> deadline) {
     if (const int err = ensure_hub()) return err;
-    struct ev_loop* loop = get_hub_if_exists()->loop();
     InterruptibleWait signals;  // poll and select are never restarted (signal(7))
     Waiter waiter("poll");
-    auto ios = std::make_unique<ev_io[]>(watch.size());
-    std::size_t started = 0;
-    struct Stop {
-        struct ev_loop* loop;
-        ev_io* ios;
-        std::size_t& n;
-        ~Stop() {
-            for (std::size_t i = 0; i < n; ++i) ev_io_stop(loop, &ios[i]);
-        }
-    } stop{loop, ios.get(), started};
-    for (const Watch& w : watch) {
-        ev_io_init(&ios[started], io_cb, w.fd, w.events);
-        ios[started].data = &waiter;
-        ev_io_start(loop, &ios[started]);
-        ++started;
-    }
+    detail::PollWatch watches(detail::HubImpl::current()->event_loop(), waiter, watch.size());
+    for (const Watch& w : watch) watches.add(w.fd, w.events);
     try {
         waiter.wait_until(deadline);
         return 0;
@@ -86,9 +68,9 @@ std::vector<Watch> watches(const pollfd* fds, nfds_t n) {
     for (nfds_t i = 0; i < n; ++i) {
         if (fds[i].fd < 0) continue;
         int ev = 0;
-        if (fds[i].events & (POLLIN | POLLPRI | POLLRDHUP)) ev |= EV_READ;
-        if (fds[i].events & POLLOUT) ev |= EV_WRITE;
-        out.push_back({fds[i].fd, ev ? ev : EV_READ});  // errors and hang-ups show as readable
+        if (fds[i].events & (POLLIN | POLLPRI | POLLRDHUP)) ev |= detail::kFdRead;
+        if (fds[i].events & POLLOUT) ev |= detail::kFdWrite;
+        out.push_back({fds[i].fd, ev ? ev : detail::kFdRead});  // errors and hang-ups show as readable
     }
     return out;
 }
@@ -111,7 +93,8 @@ bool cooperative_poll(const pollfd* fds, nfds_t n) {
 }  // namespace
 
 void wake_pollers(int fd) noexcept {
-    if (Hub* hub = get_hub_if_exists()) ev_feed_fd_event(hub->loop(), fd, EV_READ | EV_WRITE);
+    if (detail::HubImpl* hub = detail::HubImpl::current())
+        hub->event_loop().feed_fd(fd, detail::kFdRead | detail::kFdWrite);
 }
 
 }  // namespace grove::hooks
@@ -142,7 +125,7 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
     std::vector<Watch> watch;
     for (int fd = 0; fd < nfds; ++fd) {
         const int ev =
-            ((FD_ISSET(fd, &in_r) || FD_ISSET(fd, &in_e)) ? EV_READ : 0) | (FD_ISSET(fd, &in_w) ? EV_WRITE : 0);
+            ((FD_ISSET(fd, &in_r) || FD_ISSET(fd, &in_e)) ? grove::detail::kFdRead : 0) | (FD_ISSET(fd, &in_w) ? grove::detail::kFdWrite : 0);
         if (ev) watch.push_back({fd, ev});
     }
     std::optional<grove::Deadline> deadline;

@@ -1,24 +1,30 @@
-// grove internal — signal_handler(): an unreferenced ev_signal that spawns.
+// grove internal — signal_handler(): a signal watcher on the loop (never
+// keeping it alive) that spawns.
 #include <grove/io/signal.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <optional>
 #include <stdexcept>
 
-#include <ev.h>
-
 #include <grove/greenlet.hpp>
+
+#include "../runtime.hpp"
 
 namespace grove {
 
 struct SignalHandler::Impl {
-    ev_signal watcher{};
-    struct ev_loop* loop = nullptr;
     std::function<void()> f;
+    std::optional<detail::SignalWatch> watch;
 
     // From the hub: spawn never switches, so this never blocks the loop.
-    static void fired(struct ev_loop*, ev_signal* w, int) {
-        auto* self = static_cast<Impl*>(w->data);
-        grove::spawn(self->f);
+    static void fired(void* data) noexcept {
+        auto* self = static_cast<Impl*>(data);
+        try {
+            grove::spawn(self->f);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "grove: signal %d: cannot spawn its handler: %s\n", self->watch->signum(), e.what());
+        }
     }
 };
 
@@ -26,19 +32,12 @@ SignalHandler::SignalHandler(int signum, std::function<void()> f) : impl_(std::m
     if (signum <= 0 || signum >= NSIG) throw std::invalid_argument("grove::signal_handler: bad signal number");
     if (!f) throw std::invalid_argument("grove::signal_handler: empty handler");
     impl_->f = std::move(f);
-    impl_->loop = get_hub().loop();
-    ev_signal_init(&impl_->watcher, &Impl::fired, signum);
-    impl_->watcher.data = impl_.get();
-    ev_signal_start(impl_->loop, &impl_->watcher);
-    ev_unref(impl_->loop);  // a handler alone never keeps the hub alive
+    impl_->watch.emplace(detail::HubImpl::get().event_loop(), signum, &Impl::fired, impl_.get());
 }
 
-SignalHandler::~SignalHandler() {
-    ev_ref(impl_->loop);
-    ev_signal_stop(impl_->loop, &impl_->watcher);
-}
+SignalHandler::~SignalHandler() = default;
 
-int SignalHandler::signum() const noexcept { return impl_->watcher.signum; }
+int SignalHandler::signum() const noexcept { return impl_->watch->signum(); }
 
 std::unique_ptr<SignalHandler> signal_handler(int signum, std::function<void()> f) {
     return std::make_unique<SignalHandler>(signum, std::move(f));

@@ -20,7 +20,6 @@
 #include <string>
 #include <system_error>
 
-#include <ev.h>
 #include <fmt/format.h>
 
 #include <grove/exceptions.hpp>
@@ -121,7 +120,7 @@ void Socket::listen(int backlog) {
 Socket Socket::accept(Address* peer) {
     Address addr;
     socklen_t len = Address::capacity();
-    const auto fd = io("Socket::accept", EV_READ, [&] {
+    const auto fd = io("Socket::accept", detail::kFdRead, [&] {
         len = Address::capacity();
         return ::accept4(fd_, addr.mutable_data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     });
@@ -149,7 +148,7 @@ void Socket::connect(const Address& address) {
     }
     if (err != EINPROGRESS && err != EINTR) throw_errno("Socket::connect", err);
     if (nonblocking) throw_errno("Socket::connect", err);
-    if (!detail::wait_fd(fd_, EV_WRITE, detail::deadline_after(timeout_, "Socket::connect"), "Socket::connect", true))
+    if (!detail::wait_fd(fd_, detail::kFdWrite, detail::deadline_after(timeout_, "Socket::connect"), "Socket::connect", true))
         throw SocketTimeout("grove::Socket::connect: timed out");
     if (const int so_error = getsockopt(SOL_SOCKET, SO_ERROR)) throw_errno("Socket::connect", so_error);
 }
@@ -161,10 +160,10 @@ std::size_t Socket::recv_into(void* buf, std::size_t size, int flags) {
         // Wait first; a wait that times out still tries the read once, so a
         // timeout is only raised when the read would block.
         const auto deadline = detail::deadline_after(timeout_, "Socket::recv");
-        (void)detail::wait_fd(fd_, EV_READ, deadline, "Socket::recv", true);
-        n = io("Socket::recv", EV_READ, call, &deadline);
+        (void)detail::wait_fd(fd_, detail::kFdRead, deadline, "Socket::recv", true);
+        n = io("Socket::recv", detail::kFdRead, call, &deadline);
     } else {
-        n = io("Socket::recv", EV_READ, call);
+        n = io("Socket::recv", detail::kFdRead, call);
     }
     if (flags == 0) detail::fd_note_read(fd_, n > 0 && n < size);
     return n;
@@ -177,7 +176,7 @@ std::string Socket::recv(std::size_t max, int flags) {
 }
 
 std::size_t Socket::send(const void* data, std::size_t size, int flags) {
-    return io("Socket::send", EV_WRITE, [&] { return ::send(fd_, data, size, flags | kSendFlags); });
+    return io("Socket::send", detail::kFdWrite, [&] { return ::send(fd_, data, size, flags | kSendFlags); });
 }
 
 void Socket::sendall(const void* data, std::size_t size, int flags) {
@@ -186,7 +185,7 @@ void Socket::sendall(const void* data, std::size_t size, int flags) {
     const char* p = static_cast<const char*>(data);
     while (size > 0) {
         const std::size_t n = io(
-            "Socket::sendall", EV_WRITE, [&] { return ::send(fd_, p, size, flags | kSendFlags); }, &deadline);
+            "Socket::sendall", detail::kFdWrite, [&] { return ::send(fd_, p, size, flags | kSendFlags); }, &deadline);
         p += n;
         size -= n;
     }
@@ -195,7 +194,7 @@ void Socket::sendall(const void* data, std::size_t size, int flags) {
 std::size_t Socket::recvfrom_into(void* buf, std::size_t size, Address* from, int flags) {
     Address addr;
     socklen_t len = Address::capacity();
-    const std::size_t n = io("Socket::recvfrom", EV_READ, [&] {
+    const std::size_t n = io("Socket::recvfrom", detail::kFdRead, [&] {
         len = Address::capacity();
         return ::recvfrom(fd_, buf, size, flags, addr.mutable_data(), &len);
     });
@@ -211,7 +210,7 @@ std::pair<std::string, Address> Socket::recvfrom(std::size_t max, int flags) {
 }
 
 std::size_t Socket::sendto(const void* data, std::size_t size, const Address& to, int flags) {
-    return io("Socket::sendto", EV_WRITE,
+    return io("Socket::sendto", detail::kFdWrite,
               [&] { return ::sendto(fd_, data, size, flags | kSendFlags, to.data(), to.size()); });
 }
 

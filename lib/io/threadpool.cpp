@@ -22,11 +22,12 @@
 #include <thread>
 #include <unordered_map>
 
-#include <ev.h>
 
 #include <grove/config.hpp>
 #include <grove/hub.hpp>
 #include <grove/waiter.hpp>
+
+#include "../runtime.hpp"
 
 namespace grove {
 namespace {
@@ -38,8 +39,8 @@ struct Task {
 };
 
 /// The hub of the calling thread stays busy until release_hub() on that thread.
-void hold_hub(Hub& hub) noexcept { ev_ref(hub.loop()); }
-void release_hub() noexcept { ev_unref(get_hub().loop()); }
+void hold_hub(Hub& hub) noexcept { static_cast<detail::HubImpl&>(hub).event_loop().hold(); }
+void release_hub() noexcept { detail::HubImpl::get().event_loop().release(); }
 
 void run_job(Task& t) noexcept {
     try {

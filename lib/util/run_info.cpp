@@ -119,7 +119,7 @@ std::string format_hub(HubImpl& hub, bool this_thread) {
 
     std::string out =
         fmt::format("Hub of thread {}{}: {} live greenlets{}\n", ::gettid(), this_thread ? " (the calling thread)" : "",
-                    hub.live(), this_thread && hub.in_hub() ? "; asked from a hub callback" : "");
+                    hub.live_count(), this_thread && hub.in_hub() ? "; asked from a hub callback" : "");
     for (std::size_t i = 0; i < rows.size(); ++i)
         if (!by_ident.count(rows[i].parent) || rows[i].parent == rows[i].ident)
             print_tree(out, rows, children, hub.hub_greenlet().minimal_ident(), i, 0, true);

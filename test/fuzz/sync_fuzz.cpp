@@ -207,9 +207,9 @@ void run_input(const std::uint8_t* data, std::size_t size) {
     }
     auto* hub = grove::detail::HubImpl::current();
     for (int i = 0; i < 3; ++i) grove::sleep();
-    FUZZ_CHECK(hub->live() == 0);
+    FUZZ_CHECK(hub->live_count() == 0);
     FUZZ_CHECK(hub->stacks().in_use() == 1);
-    FUZZ_CHECK(hub->active_watchers() == 0);
+    FUZZ_CHECK(hub->poll_and_count_alive_watchers() == 0);
 }
 
 }  // namespace

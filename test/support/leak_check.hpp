@@ -18,7 +18,7 @@ inline std::size_t stacks_in_use() {
 
 inline int loop_refs() {
     auto* hub = detail::HubImpl::current();
-    return hub ? hub->active_watchers() : 0;
+    return hub ? hub->poll_and_count_alive_watchers() : 0;
 }
 
 class LeakChecked : public ::testing::Test {
