@@ -15,7 +15,11 @@
 // something to a waiter before waking it (an item, a permit, lock ownership)
 // must therefore check `woken()` on the way out of an exception and pass what
 // it handed over on (to the next waiter, or back to the front). See
-// grove/sync for the pattern; every primitive does it in one place.
+// grove/sync for the pattern; every primitive does it in one place. When
+// the wake-up itself is what cannot be undone (a putter whose item a getter
+// took), the waker calls wake_final() instead: that wait then returns
+// normally and the kill or Timeout is thrown at the next blocking point.
+// Either way: delivered => returns normally; thrown => not delivered.
 //
 // All of this is single-threaded: a Waiter, WaitNode and WaitList belong to
 // the thread whose hub they were created on. To wake a waiter from another
@@ -141,9 +145,23 @@ public:
     /// wait() return true at once. Never switches. Same thread only.
     void wake() noexcept;
 
+    /// wake() for a wake-up that hands over what cannot be taken back (a
+    /// putter's item that a getter took): from then on this wait has
+    /// succeeded. A kill or grove::Timeout that reaches the greenlet before it
+    /// resumes no longer interrupts it: wait() returns true, and the exception
+    /// is thrown at the greenlet's next blocking point instead (in gevent the
+    /// hub switches into such a waiter at once, so nothing comes in between).
+    /// Never switches. Same thread only.
+    void wake_final() noexcept {
+        final_ = true;
+        wake();
+    }
+
     bool woken() const noexcept { return woken_; }
+    /// Woken by wake_final(): a kill or Timeout waits for the next blocking point.
+    bool woken_final() const noexcept { return woken_ && final_; }
     /// Makes the Waiter reusable for another wait() by the same greenlet.
-    void reset() noexcept { woken_ = false; }
+    void reset() noexcept { woken_ = final_ = false; }
 
     /// When false, an armed timeout of this waiter does not keep the loop
     /// alive (Hub::join's own deadline uses that). Default true.
@@ -160,6 +178,7 @@ private:
     const char* what_;
     const void* object_;
     bool woken_ = false;
+    bool final_ = false;  // set by wake_final()
     bool timed_out_ = false;
     bool keeps_alive_ = true;
     detail::WaitKind kind_{};

@@ -128,6 +128,10 @@ bool Waiter::wait_until(std::optional<Deadline> deadline) {
         hub.arm_timer(t, detail::to_ns(*deadline));
     }
     auto& s = Runtime::state(*greenlet_);
+    // A kill or Timeout deferred past an earlier wait (wake_final, or a
+    // destructor) is thrown here, its next blocking point: resume at once.
+    if (s.pending) [[unlikely]]
+        hub.schedule(greenlet_);
     timed_out_ = false;
     s.parked_on = this;
     struct Unpark {

@@ -1,7 +1,31 @@
 // grove-sync — Event.
+//
+// set() wakes every waiter; each woken waiter's Node then sits on notifying_
+// until its greenlet resumes and leaves wait(). A wait() that finds the flag
+// set while notifying_ is not empty parks on late_, woken by the last Node to
+// leave, so it runs after the earlier waiters (gevent issue 1520).
 #include <grove/sync/event.hpp>
 
 namespace grove {
+
+struct Event::Node final : WaitNode {
+    Node(Waiter& w, Event& ev) noexcept : WaitNode(w), event_(ev) {}
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    ~Node() override {
+        // Linked means the Event is alive: both lists it may be on are its
+        // members, and an Event's destructor unlinks every node.
+        if (linked() && list() == &event_.notifying_) {
+            unlink();
+            if (event_.notifying_.empty()) event_.late_.notify_all();
+        }
+    }
+    void notify() noexcept override {
+        waiter().wake();
+        event_.notifying_.push_back(*this);
+    }
+    Event& event_;
+};
 
 void Event::set() noexcept {
     flag_ = true;
@@ -9,9 +33,20 @@ void Event::set() noexcept {
 }
 
 bool Event::wait(std::optional<Duration> timeout) {
-    if (flag_) return true;
+    if (flag_) {
+        if (notifying_.empty()) return true;
+        if (timeout && !(timeout->count() > 0)) {
+            detail::deadline_after(timeout, "Event.wait");  // NaN: std::invalid_argument
+            return true;
+        }
+        Waiter waiter("Event", this);
+        WaitNode node(waiter);
+        late_.push_back(node);
+        waiter.wait(timeout);
+        return true;
+    }
     Waiter waiter("Event", this);
-    WaitNode node(waiter);
+    Node node(waiter, *this);
     waiters().push_back(node);
     // A broadcast hands nothing over: leaving by timeout, kill or Timeout only
     // unlinks the node (its destructor), nobody else's wake-up is consumed.

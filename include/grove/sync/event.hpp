@@ -31,6 +31,11 @@ public:
     /// flag was set (at once if it already is, even if a later clear() came
     /// before this greenlet resumed), false on timeout.
     ///
+    /// A wait() on an Event that is set but whose set() is still waking earlier
+    /// waiters (woken, not yet resumed) returns true after those waiters have
+    /// run, not ahead of them (gevent issue 1520); with a `timeout` of zero or
+    /// below it returns true at once.
+    ///
     /// May switch; greenlets only. kill() and grove::Timeout interrupt it by
     /// throwing at the wait; nothing is lost (a set() wakes every waiter, so a
     /// killed one takes no wake-up from the others). Throws LoopExit when
@@ -38,7 +43,10 @@ public:
     bool wait(std::optional<Duration> timeout = {});
 
 private:
+    struct Node;
     bool flag_ = false;
+    WaitList notifying_;  // Nodes of waiters set() woke that have not resumed yet
+    WaitList late_;       // wait() calls made while notifying_ was not empty; woken when it empties
 };
 
 }  // namespace grove

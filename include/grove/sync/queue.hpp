@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include <grove/duration.hpp>
@@ -21,13 +22,18 @@ namespace grove {
 ///
 /// Hand-over. A put() while greenlets wait in get() gives its item straight to
 /// the first of them; a get() that frees room moves the first waiting putter's
-/// item in. Both waits are FIFO.
+/// item in. Both waits are FIFO. A Channel's blocking put() always parks: the
+/// first waiting getter takes the item from the putter's hands when it runs,
+/// and the putter continues after it (gevent's Channel).
 ///
-/// Nothing lost. A getter handed an item that is killed (or whose
+/// Nothing lost, nothing twice: delivered => returns normally, thrown => not
+/// delivered. A getter handed an item that is killed (or whose
 /// grove::Timeout fires) before it resumes passes the item on: to the next
 /// waiting getter, else back to the front (the next item get() returns, even
-/// if that briefly exceeds maxsize). A putter killed after its item was taken
-/// has put it, exactly once; a putter killed before has not.
+/// if that briefly exceeds maxsize). A putter whose item was taken returns
+/// normally, even if a kill or Timeout reached it in the same hub turn (that
+/// one is thrown at its next blocking point); a put() that throws has not put
+/// its item, so retrying it never duplicates the item.
 ///
 /// T may be move-only; its move constructor should not throw. Single-threaded:
 /// every member on the thread of the greenlets' hub. Blocking members may
@@ -45,12 +51,19 @@ public:
     /// room came in time, QueueShutDown after shutdown() (also while waiting).
     void put(T item, bool block = true, std::optional<Duration> timeout = {}) {
         if (shut_) throw QueueShutDown();
-        if (give(item)) return;
+        const bool no_wait = !block || (timeout && !(timeout->count() > 0));
+        if (timeout && timeout->count() != timeout->count())
+            throw std::invalid_argument("grove: Queue.put: timeout is NaN");
+        // A Channel hands over without parking only when it may not wait.
+        if ((capacity_ > 0 || no_wait) && give(item)) return;
         if (!block) throw QueueFull();
         Waiter waiter("Queue.put", this);
         Putter node(waiter, item);
         putters_.push_back(node);
+        signal_getter();
         peekers_.notify_all();
+        // Taken means woken by wake_final(): no kill or Timeout can make this
+        // throw any more (delivered => returns normally).
         if (!waiter.wait(timeout)) throw QueueFull();
         if (node.shut) throw QueueShutDown();
     }
@@ -63,19 +76,34 @@ public:
         if (auto x = take()) return std::move(*x);
         if (shut_) throw QueueShutDown();
         if (!block) throw QueueEmpty();
+        const auto deadline = detail::deadline_after(timeout, "Queue.get");
         Waiter waiter("Queue.get", this);
         Getter node(waiter);
         getters_.push_back(node);
-        bool woken = false;
-        try {
-            woken = waiter.wait(timeout);
-        } catch (...) {
-            if (node.item) pass_on(std::move(*node.item));
-            throw;
+        for (;;) {
+            bool woken = false;
+            try {
+                woken = waiter.wait_until(deadline);
+            } catch (...) {
+                if (node.item) pass_on(std::move(*node.item));
+                if (node.signalled) {
+                    --promised_;
+                    signal_getter();  // the putter that signalled us is still there: the next getter takes it
+                }
+                throw;
+            }
+            if (!woken) throw QueueEmpty();
+            if (node.item) return std::move(*node.item);
+            if (!node.signalled) throw QueueShutDown();
+            // A Channel putter signalled us; take its item now that we run.
+            node.signalled = false;
+            --promised_;
+            if (auto x = take()) return std::move(*x);
+            if (shut_) throw QueueShutDown();
+            // It left (killed, timed out) before we ran: first in line again.
+            waiter.reset();
+            getters_.push_front(node);
         }
-        if (!woken) throw QueueEmpty();
-        if (node.item) return std::move(*node.item);
-        throw QueueShutDown();
     }
     T get_nowait() { return get(false); }
 
@@ -167,8 +195,9 @@ protected:
 private:
     struct Getter final : WaitNode {
         using WaitNode::WaitNode;
-        std::optional<T> item;  // set by the put()/pass_on() that woke it
-        bool shut = false;      // woken by shutdown()
+        std::optional<T> item;   // set by the put()/pass_on() that woke it
+        bool shut = false;       // woken by shutdown()
+        bool signalled = false;  // woken by signal_getter(): take from a putter (Channel)
     };
     struct Putter final : WaitNode {
         Putter(Waiter& w, T& x) : WaitNode(w), item(&x) {}
@@ -196,7 +225,7 @@ private:
         if (store_.size() > 0) {
             x.emplace(store_.pop());
             while (store_.size() < capacity_ && !putters_.empty()) store_.push(take_from_putter());
-        } else if (!putters_.empty()) {
+        } else if (putters_.size() > promised_) {  // putters not promised to a signalled getter
             x.emplace(take_from_putter());
         }
         return x;
@@ -206,9 +235,21 @@ private:
         auto* p = static_cast<Putter*>(putters_.front());
         T x = std::move(*p->item);
         putters_.pop_front();
-        p->notify();
+        p->waiter().wake_final();  // its put() has delivered: it returns normally
         ++unfinished_;
         return x;
+    }
+
+    /// Channel: wakes the first waiting getter to take the first unpromised
+    /// putter's item when it runs. (A Queue's getters wait only while it is
+    /// empty, and a parked putter means it is full: a no-op there.)
+    void signal_getter() noexcept {
+        if (putters_.size() <= promised_) return;
+        if (auto* g = static_cast<Getter*>(getters_.pop_front())) {
+            g->signalled = true;
+            ++promised_;
+            g->notify();
+        }
     }
 
     void pass_on(T&& item) {
@@ -227,6 +268,7 @@ private:
     bool shut_ = false;
     WaitList getters_;  // Getter nodes; non-empty only while store_ is empty
     WaitList putters_;  // Putter nodes; non-empty only while store_ is full
+    std::size_t promised_ = 0;  // signalled getters not yet resumed (Channel); take() leaves them that many putters
     WaitList peekers_;  // peek() waiters; all woken whenever an item may have appeared
 };
 
