@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include <grove/exceptions.hpp>
@@ -146,6 +147,28 @@ const Real& real() noexcept {
         while (g_real_state.load(std::memory_order_acquire) != 2) __builtin_ia32_pause();
     }
     return g_real;
+}
+
+long forward_syscall(long n, long a, long b, long c, long d, long e, long f) noexcept {
+    if (g_real_state.load(std::memory_order_acquire) == 2 && g_real.syscall) [[likely]]
+        return g_real.syscall(n, a, b, c, d, e, f);
+#if defined(__x86_64__)
+    register long r10 asm("r10") = d;
+    register long r8 asm("r8") = e;
+    register long r9 asm("r9") = f;
+    long ret;
+    asm volatile("syscall"
+                 : "=a"(ret)
+                 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                 : "rcx", "r11", "memory");
+    if (ret < 0 && ret > -4096) {
+        errno = static_cast<int>(-ret);
+        return -1;
+    }
+    return ret;
+#else
+    return real().syscall(n, a, b, c, d, e, f);
+#endif
 }
 
 bool inside() noexcept { return t_inside; }

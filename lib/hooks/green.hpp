@@ -67,6 +67,11 @@ struct Real {
 };
 const Real& real() noexcept;
 
+/// syscall() for any number without going through resolution: the real
+/// syscall once resolved, else (at load, or reached from inside dlsym) the
+/// instruction itself. What the syscall hook forwards non-futex calls to.
+long forward_syscall(long n, long a, long b, long c, long d, long e, long f) noexcept;
+
 /// True on this thread while a hook's slow path runs: nested pthread calls
 /// (from grove itself) take the real path.
 bool inside() noexcept;
