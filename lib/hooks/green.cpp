@@ -20,13 +20,12 @@ using detail::HubImpl;
 using detail::Runtime;
 
 std::atomic<long> g_parked{0};
+Real g_real{};
+std::atomic<int> g_real_state{0};
 
 namespace {
 
 // --- the real calls ----------------------------------------------------------
-
-Real g_real{};
-std::atomic<int> g_real_state{0};  // 0 unresolved, 1 resolving, 2 ready
 
 template <class F>
 void lookup(F& slot, const char* name, const char* version = nullptr) noexcept {
@@ -136,9 +135,8 @@ void wake_posted(const void* addr, std::uint64_t id) noexcept {
 
 }  // namespace
 
-const Real& real() noexcept {
-    if (g_real_state.load(std::memory_order_acquire) == 2) [[likely]]
-        return g_real;
+const Real& resolve_real() noexcept {
+    if (g_real_state.load(std::memory_order_acquire) == 2) return g_real;
     int s = 0;
     if (g_real_state.compare_exchange_strong(s, 1, std::memory_order_acq_rel)) {
         resolve();

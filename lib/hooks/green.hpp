@@ -65,7 +65,15 @@ struct Real {
     int (*sem_trywait)(sem_t*);
     int (*sem_post)(sem_t*);
 };
-const Real& real() noexcept;
+const Real& resolve_real() noexcept;
+extern Real g_real;
+extern std::atomic<int> g_real_state;  // 0 unresolved, 1 resolving, 2 ready
+/// Inline: the uncontended lock and unlock pay one load here, not a call.
+inline const Real& real() noexcept {
+    if (g_real_state.load(std::memory_order_acquire) == 2) [[likely]]
+        return g_real;
+    return resolve_real();
+}
 
 /// syscall() for any number without going through resolution: the real
 /// syscall once resolved, else (at load, or reached from inside dlsym) the
