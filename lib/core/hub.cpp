@@ -209,6 +209,9 @@ void HubImpl::deliver_pending(GreenletBase* g) {
     // Inside a destructor that runs during unwinding, throwing would call
     // std::terminate: keep the kill pending for the next block outside it.
     if (std::uncaught_exceptions() > 0) return;
+    // The wait it resumes from was woken for good (Waiter::wake_final): that
+    // wait succeeded; the kill waits for the next blocking point.
+    if (s.parked_on && s.parked_on->woken_final()) return;
     std::exception_ptr e = std::move(s.pending);
     s.pending = nullptr;
     s.pending_serial = 0;

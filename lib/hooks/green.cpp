@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include <grove/exceptions.hpp>
@@ -19,13 +20,12 @@ using detail::HubImpl;
 using detail::Runtime;
 
 std::atomic<long> g_parked{0};
+Real g_real{};
+std::atomic<int> g_real_state{0};
 
 namespace {
 
 // --- the real calls ----------------------------------------------------------
-
-Real g_real{};
-std::atomic<int> g_real_state{0};  // 0 unresolved, 1 resolving, 2 ready
 
 template <class F>
 void lookup(F& slot, const char* name, const char* version = nullptr) noexcept {
@@ -135,9 +135,8 @@ void wake_posted(const void* addr, std::uint64_t id) noexcept {
 
 }  // namespace
 
-const Real& real() noexcept {
-    if (g_real_state.load(std::memory_order_acquire) == 2) [[likely]]
-        return g_real;
+const Real& resolve_real() noexcept {
+    if (g_real_state.load(std::memory_order_acquire) == 2) return g_real;
     int s = 0;
     if (g_real_state.compare_exchange_strong(s, 1, std::memory_order_acq_rel)) {
         resolve();
@@ -146,6 +145,28 @@ const Real& real() noexcept {
         while (g_real_state.load(std::memory_order_acquire) != 2) __builtin_ia32_pause();
     }
     return g_real;
+}
+
+long forward_syscall(long n, long a, long b, long c, long d, long e, long f) noexcept {
+    if (g_real_state.load(std::memory_order_acquire) == 2 && g_real.syscall) [[likely]]
+        return g_real.syscall(n, a, b, c, d, e, f);
+#if defined(__x86_64__)
+    register long r10 asm("r10") = d;
+    register long r8 asm("r8") = e;
+    register long r9 asm("r9") = f;
+    long ret;
+    asm volatile("syscall"
+                 : "=a"(ret)
+                 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                 : "rcx", "r11", "memory");
+    if (ret < 0 && ret > -4096) {
+        errno = static_cast<int>(-ret);
+        return -1;
+    }
+    return ret;
+#else
+    return real().syscall(n, a, b, c, d, e, f);
+#endif
 }
 
 bool inside() noexcept { return t_inside; }

@@ -65,7 +65,20 @@ struct Real {
     int (*sem_trywait)(sem_t*);
     int (*sem_post)(sem_t*);
 };
-const Real& real() noexcept;
+const Real& resolve_real() noexcept;
+extern Real g_real;
+extern std::atomic<int> g_real_state;  // 0 unresolved, 1 resolving, 2 ready
+/// Inline: the uncontended lock and unlock pay one load here, not a call.
+inline const Real& real() noexcept {
+    if (g_real_state.load(std::memory_order_acquire) == 2) [[likely]]
+        return g_real;
+    return resolve_real();
+}
+
+/// syscall() for any number without going through resolution: the real
+/// syscall once resolved, else (at load, or reached from inside dlsym) the
+/// instruction itself. What the syscall hook forwards non-futex calls to.
+long forward_syscall(long n, long a, long b, long c, long d, long e, long f) noexcept;
 
 /// True on this thread while a hook's slow path runs: nested pthread calls
 /// (from grove itself) take the real path.

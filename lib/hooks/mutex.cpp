@@ -14,6 +14,11 @@
 // (glibc's own pthread_cond_wait unlocks internally), such a park also
 // retries after a backoff of 1, 2, 4, 8 then every 10 ms.
 //
+// Interrupts never escape: glibc declares pthread_mutex_lock noexcept, so a
+// kill or Timeout during the wait is held, the lock is still taken, and the
+// interrupt is pending afterwards (thrown at the next grove wait outside hooks;
+// a kill also fails the next blocking hooked I/O call with ECANCELED).
+//
 // glibc keeps one owner per *thread*; greenlets of one thread would all pass
 // a recursive mutex or an error-checking check. So, for those two types, the
 // owning greenlet is recorded per thread and checked before glibc's.
@@ -151,7 +156,7 @@ int timed(pthread_mutex_t* m, clockid_t clock, const timespec* abstime, const vo
     if (!valid_timespec(abstime) || !(deadline = deadline_for(clock, *abstime)))
         return clock == CLOCK_REALTIME ? R.mutex_timedlock(m, abstime) : R.mutex_clocklock(m, clock, abstime);
     Held held;
-    return lock_green(m, deadline, held, true);
+    return lock_green(m, deadline, held, false);
 }
 
 }  // namespace
@@ -169,7 +174,7 @@ int pthread_mutex_lock(pthread_mutex_t* m) {
         return R.mutex_lock(m);
     }
     Held held;
-    return lock_green(m, std::nullopt, held, true);
+    return lock_green(m, std::nullopt, held, false);
 }
 
 int pthread_mutex_trylock(pthread_mutex_t* m) {

@@ -21,7 +21,9 @@ bool plain_kind(const pthread_mutex_t* m) noexcept;
 /// another holds it. 0, EDEADLK (an error-checking mutex the greenlet holds;
 /// a deadlock among greenlets), EAGAIN (recursion overflow) or ETIMEDOUT
 /// past `deadline`. Interrupts are kept in `held`; with `may_throw` and
-/// PropagateInterrupts one is rethrown (the lock not taken).
+/// PropagateInterrupts one is rethrown (the lock not taken). The hooks pass
+/// false: glibc declares pthread_mutex_lock noexcept (__THROWNL), so an
+/// exception thrown out of it terminates the process whatever the caller.
 int lock_green(pthread_mutex_t* m, std::optional<Deadline> deadline, Held& held, bool may_throw);
 
 /// Unlocks `m` with greenlet ownership rules (EPERM when an error-checking

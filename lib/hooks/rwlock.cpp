@@ -6,7 +6,8 @@
 // record reader owners, so a greenlet that finds it busy parks on its
 // address with the same 1..10 ms backoff as a mutex held by another thread,
 // and every hooked unlock wakes all greenlets parked on it (waiting readers
-// may all get in together).
+// may all get in together). Interrupts: held, the lock still taken, then
+// pending (as for mutexes).
 #include <pthread.h>
 
 #include <atomic>
@@ -27,7 +28,8 @@ int acquire(pthread_rwlock_t* rw, std::optional<grove::Deadline> deadline, Try&&
     held.hold_pending();
     grove::Clock::duration backoff = std::chrono::milliseconds(1);
     for (;;) {
-        if (held.should_throw()) held.rethrow();
+        // Never thrown, even under PropagateInterrupts: glibc declares the
+        // rwlock functions noexcept, so it would terminate the process.
         int r = attempt();
         if (r != EBUSY) return r;
         if (deadline && grove::now() >= *deadline) return ETIMEDOUT;

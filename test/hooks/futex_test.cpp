@@ -5,6 +5,7 @@
 #include <semaphore.h>
 
 #include <atomic>
+#include <barrier>
 #include <future>
 #include <latch>
 #include <semaphore>
@@ -114,6 +115,32 @@ TEST_F(Futex, LatchCountedDownByThreadsReleasesGreenlets) {
     for (auto& t : ts) t.join();
     EXPECT_EQ(released, 5);
     EXPECT_GE(ticker.stop(), 4);
+}
+
+TEST_F(Futex, BarrierPhasesWithGreenletsAndAThread) {
+    Ticker ticker;
+    int completions = 0;
+    std::barrier sync(3, [&]() noexcept { ++completions; });
+    int phases_seen = 0;
+    std::vector<Ref<GreenletBase>> gs;
+    for (int i = 0; i < 2; ++i)
+        gs.push_back(grove::spawn([&] {
+            for (int phase = 0; phase < 3; ++phase) {
+                sync.arrive_and_wait();
+                ++phases_seen;
+            }
+        }));
+    std::thread t([&] {
+        for (int phase = 0; phase < 3; ++phase) {
+            std::this_thread::sleep_for(30ms);
+            sync.arrive_and_wait();
+        }
+    });
+    joinall(gs);
+    t.join();
+    EXPECT_EQ(completions, 3);
+    EXPECT_EQ(phases_seen, 6);
+    EXPECT_GE(ticker.stop(), 3);
 }
 
 TEST_F(Futex, CountingSemaphoreBetweenGreenletsAndAThread) {

@@ -334,6 +334,72 @@ TEST_F(Primitives, CondWaitInterruptedByTimeout) {
     h->join();
 }
 
+TEST_F(Primitives, KilledMutexWaiterStillTakesTheLockThenDiesAtItsNextGroveWait) {
+    std::mutex mu;
+    bool got = false, died_later = false;
+    Event holder_in;
+    auto holder = grove::spawn([&] {
+        std::lock_guard l(mu);
+        holder_in.set();
+        ::usleep(50000);
+    });
+    auto waiter = grove::spawn([&] {
+        holder_in.wait();
+        mu.lock();  // parks; the kill arrives meanwhile
+        got = true;
+        mu.unlock();
+        try {
+            grove::sleep(Duration(5));
+        } catch (const GreenletExit&) {
+            died_later = true;
+            throw;
+        }
+    });
+    grove::sleep(Duration(0.02));
+    waiter->kill({}, /*block=*/false);
+    holder->join();
+    waiter->join();
+    EXPECT_TRUE(got) << "the C way: the lock is still taken (callers never check pthread_mutex_lock)";
+    EXPECT_TRUE(died_later);
+    EXPECT_TRUE(mu.try_lock());
+    mu.unlock();
+}
+
+TEST_F(Primitives, KilledMutexWaiterNeverThrowsEvenUnderPropagateInterrupts) {
+    // glibc declares pthread_mutex_lock noexcept: a throw would terminate.
+    std::mutex mu;
+    bool got = false, died_later = false;
+    Event holder_in;
+    auto holder = grove::spawn([&] {
+        std::lock_guard l(mu);
+        holder_in.set();
+        ::usleep(50000);
+    });
+    auto waiter = grove::spawn([&] {
+        holder_in.wait();
+        {
+            monkey::PropagateInterrupts propagate;
+            mu.lock();
+            got = true;
+            mu.unlock();
+        }
+        try {
+            grove::sleep(Duration(5));
+        } catch (const GreenletExit&) {
+            died_later = true;
+            throw;
+        }
+    });
+    grove::sleep(Duration(0.02));
+    waiter->kill({}, /*block=*/false);
+    waiter->join();
+    holder->join();
+    EXPECT_TRUE(got);
+    EXPECT_TRUE(died_later);
+    EXPECT_TRUE(mu.try_lock()) << "the lock was left taken";
+    mu.unlock();
+}
+
 TEST_F(Primitives, CondSignalFromAPlainThreadWakesAGreenlet) {
     Ticker ticker;
     std::mutex mu;
