@@ -21,10 +21,12 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <grove/exceptions.hpp>
 #include <grove/io/socket.hpp>
 #include <grove/timeout.hpp>
+#include <grove/tls/error.hpp>
 
 #include "parser.hpp"
 
@@ -66,19 +68,37 @@ bool has_token(std::string_view list, std::string_view token) {
 
 class ChunkWriter final : public BodyWriter {
 public:
-    ChunkWriter(Stream& s, bool chunked) : s_(s), chunked_(chunked) {}
+    ChunkWriter(Stream& s, bool chunked, bool& client_failed) : s_(s), chunked_(chunked), failed_(client_failed) {}
     void write(std::string_view data) override {
         if (data.empty()) return;  // an empty chunk would end the body
-        if (!chunked_) return s_.sendall(data);
+        if (!chunked_) return send(data);
         std::string frame = fmt::format("{:x}\r\n", data.size());
         frame.append(data);
         frame.append("\r\n");
-        s_.sendall(frame);
+        send(frame);
     }
 
 private:
+    /// Marks client failures, so that a producer they escape from is not
+    /// reported as a broken handler.
+    void send(std::string_view data) {
+        try {
+            s_.sendall(data);
+        } catch (const std::system_error&) {
+            failed_ = true;
+            throw;
+        } catch (const TlsError&) {
+            failed_ = true;
+            throw;
+        } catch (const SocketTimeout&) {
+            failed_ = true;
+            throw;
+        }
+    }
+
     Stream& s_;
     bool chunked_;
+    bool& failed_;
 };
 
 class Connection {
@@ -108,6 +128,9 @@ public:
             if (!answer(req, framing, body)) return;
         }
     }
+
+    /// The handler (or its response producer) threw, not the client's stream.
+    bool handler_failed() const noexcept { return handler_failed_; }
 
 private:
     /// The request body as the handler (or run(), for a whole body) pulls
@@ -142,6 +165,12 @@ private:
                 return n;
             } catch (const SocketTimeout&) {
                 throw RequestError(408, "request body: no data for io_timeout");
+            } catch (const std::system_error&) {
+                c_.client_failed_ = true;  // a reset: the client's doing, even if it escapes the handler
+                throw;
+            } catch (const TlsError&) {
+                c_.client_failed_ = true;
+                throw;
             } catch (const TimeoutError& e) {
                 if (!e.from(guard)) throw;
                 throw RequestError(408, "request body: body_timeout expired");
@@ -364,6 +393,8 @@ private:
             return false;
         } catch (...) {
             const auto error = std::current_exception();
+            if (client_failed_) throw;  // the client went away while the handler read its body
+            handler_failed_ = true;
             try {
                 refuse(500, false);
             } catch (const std::exception&) {
@@ -408,8 +439,13 @@ private:
 
         if (streamed) {
             flush();
-            ChunkWriter writer(s_, chunked);
-            resp.stream(writer);
+            ChunkWriter writer(s_, chunked, client_failed_);
+            try {
+                resp.stream(writer);
+            } catch (...) {
+                if (!client_failed_) handler_failed_ = true;  // the producer's own error: reported
+                throw;
+            }
             if (chunked) s_.sendall("0\r\n\r\n");
         } else {
             if (!head_only && !bodiless) out_ += resp.body;
@@ -474,12 +510,36 @@ private:
     std::size_t pos_ = 0;
     std::size_t scan_ = 0;
     std::string out_;
+    bool client_failed_ = false;   // a read or write on the client's stream threw
+    bool handler_failed_ = false;  // the handler (or its producer) threw: report it
 };
+
+/// A connection the client ended abnormally: counted, and one debug line.
+void client_aborted(ServerShared& server, const Address& peer, std::string_view why) {
+    ++server.client_aborts;
+    if (const auto log = spdlog::get("grove"); log && log->should_log(spdlog::level::debug))
+        log->debug("grove-http: client {} went away: {}", peer.str(), why);
+}
 
 }  // namespace
 
 void serve_connection(Stream& stream, const Address& peer, ServerShared& server, ConnectionSlot& slot) {
-    Connection(stream, peer, server, slot).run();
+    // Outside the handler the connection only reads from and writes to the
+    // client, so these errors there are the client's: a reset, a TLS error,
+    // a peer that stopped reading (io_timeout). Ordinary events, not bugs.
+    Connection c(stream, peer, server, slot);
+    try {
+        c.run();
+    } catch (const std::system_error& e) {
+        if (c.handler_failed()) throw;
+        client_aborted(server, peer, e.what());
+    } catch (const TlsError& e) {
+        if (c.handler_failed()) throw;
+        client_aborted(server, peer, e.what());
+    } catch (const SocketTimeout&) {
+        if (c.handler_failed()) throw;
+        client_aborted(server, peer, "io_timeout");
+    }
 }
 
 }  // namespace grove::http::detail

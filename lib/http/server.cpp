@@ -179,5 +179,6 @@ StreamServer::Handler connection_handler(Handler handler, ServerOptions options)
 Address Server::address() const { return state_->server->address(); }
 std::size_t Server::connection_count() const noexcept { return state_->server->connection_count(); }
 std::size_t Server::accepted_count() const noexcept { return state_->shared.accepted; }
+std::size_t Server::client_abort_count() const noexcept { return state_->shared.client_aborts; }
 
 }  // namespace grove::http
