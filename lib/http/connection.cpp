@@ -13,6 +13,7 @@
 #include "connection.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -51,6 +52,16 @@ const std::string& http_date() {
         cached_at = now;
     }
     return text;
+}
+
+void append_number(std::string& out, std::size_t n) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
 }
 
 bool has_token(std::string_view list, std::string_view token) {
@@ -373,12 +384,17 @@ private:
     }
 
     void append_head(int status, std::string_view reason, const Headers& headers) {
-        out_ += fmt::format("HTTP/1.1 {} {}\r\n", status, reason.empty() ? reason_phrase(status) : reason);
-        if (!opt_.server_name.empty() && !headers.contains("server"))
-            out_ += fmt::format("Server: {}\r\n", opt_.server_name);
-        if (!headers.contains("date")) out_ += fmt::format("Date: {}\r\n", http_date());
+        // Plain appends, not fmt: formatting was a quarter of the
+        // instructions per request of a small response (callgrind, #17).
+        out_ += "HTTP/1.1 ";
+        append_number(out_, static_cast<std::size_t>(status));
+        out_ += ' ';
+        out_ += reason.empty() ? reason_phrase(status) : reason;
+        out_ += "\r\n";
+        if (!opt_.server_name.empty() && !headers.contains("server")) append_field(out_, "Server", opt_.server_name);
+        if (!headers.contains("date")) append_field(out_, "Date", http_date());
         for (const auto& [name, value] : headers)
-            if (!iequals(name, "connection")) out_ += fmt::format("{}: {}\r\n", name, value);
+            if (!iequals(name, "connection")) append_field(out_, name, value);
     }
 
     /// Calls the handler and writes its response; false: close now.
@@ -427,10 +443,13 @@ private:
         if (streamed && !chunked) keep_alive = false;  // HTTP/1.0: the close ends the body
 
         append_head(resp.status, resp.reason, resp.headers);
-        if (chunked)
+        if (chunked) {
             out_ += "Transfer-Encoding: chunked\r\n";
-        else if (!resp.stream && !bodiless && !resp.headers.contains("content-length"))
-            out_ += fmt::format("Content-Length: {}\r\n", resp.body.size());
+        } else if (!resp.stream && !bodiless && !resp.headers.contains("content-length")) {
+            out_ += "Content-Length: ";
+            append_number(out_, resp.body.size());
+            out_ += "\r\n";
+        }
         if (!keep_alive)
             out_ += "Connection: close\r\n";
         else if (req.version_minor == 0)
