@@ -58,7 +58,8 @@ struct ServerOptions {
     /// TLS only: the handshake must finish within this. Empty: never.
     std::optional<Duration> handshake_timeout = Duration{10};
     /// Serve HTTPS with this context (a TlsContext::server() with a
-    /// certificate). Empty: plain HTTP.
+    /// certificate). Empty: plain HTTP. The server turns OpenSSL's
+    /// read-ahead on in it (one recv per TLS record instead of two).
     std::optional<TlsContext> tls;
     /// Value of the Server header; empty: none is sent.
     std::string server_name = "grove";
