@@ -119,6 +119,7 @@ public:
 
     void run() {
         while (wait_for_request()) {
+            client_failed_ = false;  // a handler may have caught a failure of an earlier request's body
             Request req;
             req.peer = peer_;
             req.tls = s_.tls();
