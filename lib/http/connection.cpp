@@ -1,9 +1,9 @@
 // grove-http — the per-connection loop.
 //
 //   wait_for_request ─► read_head ─► Body ─► handler ─► respond ─┐
-//          ▲         (header_timeout guard) (body_timeout; streamed:  │
-//          │                                 read by the handler)     │
-//          └──────────────────────── keep-alive ◄──────────────────────┘
+//          ▲        (header_timeout)  (body_timeout; streamed:    │
+//          │                           read by the handler)       │
+//          └───────────────────── keep-alive ◄────────────────────┘
 //
 // Buffers: `in_` holds received bytes, `pos_` the first unconsumed one
 // (pipelined requests stay there for the next turn). `out_` collects
@@ -16,8 +16,8 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <optional>
 #include <exception>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -222,8 +222,8 @@ private:
                 const int st = c_.read_line(out, limit, too_long);
                 if (st == 0) return;
                 if (st != kMore)
-                    throw RequestError(st, st == 431 ? "request body: trailers too large"
-                                                     : "request body: malformed chunk line");
+                    throw RequestError(
+                        st, st == 431 ? "request body: trailers too large" : "request body: malformed chunk line");
                 fill(guard);
             }
         }

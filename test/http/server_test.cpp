@@ -197,13 +197,16 @@ TEST_F(HttpServerTest, SmugglingShapesGet400AndAClose) {
         std::string request;
     } cases[] = {
         {"empty Content-Length", post + "Content-Length:\r\n\r\n"},
-        {"empty Content-Length beside chunked", post + "Content-Length: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-        {"chunked beside empty Content-Length", post + "Transfer-Encoding: chunked\r\nContent-Length:\r\n\r\n0\r\n\r\n"},
+        {"empty Content-Length beside chunked",
+         post + "Content-Length: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"chunked beside empty Content-Length",
+         post + "Transfer-Encoding: chunked\r\nContent-Length:\r\n\r\n0\r\n\r\n"},
         {"empty Content-Length beside a second one", post + "Content-Length:\r\nContent-Length: 5\r\n\r\nhello"},
         {"second Content-Length empty", post + "Content-Length: 5\r\nContent-Length:\r\n\r\nhello"},
         {"Content-Length: 5,", post + "Content-Length: 5,\r\n\r\nhello"},
         {"Content-Length: ,5", post + "Content-Length: ,5\r\n\r\nhello"},
-        {"Transfer-Encoding chunked + gzip lines", post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n"},
+        {"Transfer-Encoding chunked + gzip lines",
+         post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n"},
         {"Transfer-Encoding chunked + chunked lines",
          post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
         {"Transfer-Encoding chunked + identity lines",
@@ -280,8 +283,7 @@ TEST_F(HttpServerTest, ASlowBodyIsCutOffByTheBodyTimeout) {
     const auto port = start(echo_handler, o);
     for (const std::string framing : {"Content-Length: 100000", "Transfer-Encoding: chunked"}) {
         Socket c = connect(port);
-        c.sendall("POST / HTTP/1.1\r\nHost: t\r\n" + framing + "\r\n\r\n" +
-                  (framing[0] == 'T' ? "186a0\r\n" : ""));
+        c.sendall("POST / HTTP/1.1\r\nHost: t\r\n" + framing + "\r\n\r\n" + (framing[0] == 'T' ? "186a0\r\n" : ""));
         auto trickle = spawn([&] {
             try {
                 for (int i = 0; i < 250; ++i) {

@@ -55,15 +55,18 @@ grove::http::ServerOptions options_from(const net::Options& opts) {
 grove::http::Response stream(std::string_view query) {
     std::size_t bytes = 0;
     if (query.rfind("bytes=", 0) == 0) bytes = std::strtoull(std::string(query.substr(6)).c_str(), nullptr, 10);
-    return grove::http::Response::streaming(200, [bytes](grove::http::BodyWriter& w) {
-        std::string block;
-        while (block.size() < 16 * 1024) block += "0123456789abcde\n";
-        for (std::size_t left = bytes; left > 0;) {
-            const std::size_t n = std::min(left, block.size());
-            w.write(std::string_view(block).substr(0, n));
-            left -= n;
-        }
-    }, "application/octet-stream");
+    return grove::http::Response::streaming(
+        200,
+        [bytes](grove::http::BodyWriter& w) {
+            std::string block;
+            while (block.size() < 16 * 1024) block += "0123456789abcde\n";
+            for (std::size_t left = bytes; left > 0;) {
+                const std::size_t n = std::min(left, block.size());
+                w.write(std::string_view(block).substr(0, n));
+                left -= n;
+            }
+        },
+        "application/octet-stream");
 }
 
 }  // namespace
@@ -80,8 +83,8 @@ int main(int argc, char** argv) {
                       kUsage);
     auto app = [](const grove::http::Request& req) {
         if (req.path == "/stream") return stream(req.query);
-        if (req.path == "/echo") return grove::http::Response::text(200, req.body_reader->read_all(),
-                                                                    "application/octet-stream");
+        if (req.path == "/echo")
+            return grove::http::Response::text(200, req.body_reader->read_all(), "application/octet-stream");
         if (req.path == "/upload") {
             std::size_t total = 0;
             char buf[16 * 1024];
