@@ -153,7 +153,10 @@ private:
     class Body final : public BodyReader {
     public:
         Body(Connection& c, const Framing& f)
-            : c_(c), f_(f), done_(f.body == Framing::Body::none), remaining_(f.length) {}
+            : c_(c),
+              f_(f),
+              done_(f.body == Framing::Body::none || (f.body == Framing::Body::length && f.length == 0)),
+              remaining_(f.length) {}
 
         using BodyReader::read;
         std::size_t read(void* buf, std::size_t size) override {
@@ -174,6 +177,7 @@ private:
                 std::memcpy(buf, c_.in_.data() + c_.pos_, n);
                 c_.pos_ += n;
                 remaining_ -= n;
+                if (remaining_ == 0 && f_.body == Framing::Body::length) done_ = true;
                 return n;
             } catch (const SocketTimeout&) {
                 throw RequestError(408, "request body: no data for io_timeout");
@@ -189,10 +193,16 @@ private:
             }
         }
 
-        /// Appends the whole body to `out`.
+        /// Reads the whole body into `out` (in place when its length is
+        /// known; the connection's greenlet already has fill()'s 16 KiB
+        /// buffer on its stack).
         void read_into(std::string& out) {
-            if (f_.body == Framing::Body::length) out.reserve(f_.length);
-            char buf[kReadChunk];
+            if (f_.body == Framing::Body::length) {
+                out.resize(f_.length);
+                for (std::size_t at = 0; at < f_.length;) at += read(out.data() + at, f_.length - at);
+                return;
+            }
+            char buf[4096];
             while (const std::size_t n = read(buf, sizeof buf)) out.append(buf, n);
         }
 
@@ -428,7 +438,7 @@ private:
                 keep_alive = false;
             } else {
                 try {
-                    char skip[kReadChunk];
+                    char skip[4096];
                     while (body.read(skip, sizeof skip) > 0) {
                     }
                 } catch (const RequestError&) {
