@@ -77,6 +77,13 @@ bool has_token(std::string_view list, std::string_view token) {
     return false;
 }
 
+/// A connection the client ended abnormally: counted, and one debug line.
+void client_aborted(ServerShared& server, const Address& peer, std::string_view why) {
+    ++server.client_aborts;
+    if (const auto log = spdlog::get("grove"); log && log->should_log(spdlog::level::debug))
+        log->debug("grove-http: client {} went away: {}", peer.str(), why);
+}
+
 class ChunkWriter final : public BodyWriter {
 public:
     ChunkWriter(Stream& s, bool chunked, bool& client_failed) : s_(s), chunked_(chunked), failed_(client_failed) {}
@@ -322,10 +329,12 @@ private:
         try {
             return fill();
         } catch (const SocketTimeout&) {
+            return false;  // idle_timeout: an ordinary end
+        } catch (const std::system_error& e) {
+            if (!server_.stopping) client_aborted(server_, peer_, e.what());  // reset between requests
             return false;
-        } catch (const std::system_error&) {
-            return false;  // reset by the client, or shut down by stop()
-        } catch (const TlsError&) {
+        } catch (const TlsError& e) {
+            if (!server_.stopping) client_aborted(server_, peer_, e.what());
             return false;
         }
     }
@@ -543,13 +552,6 @@ private:
     bool client_failed_ = false;   // a read or write on the client's stream threw
     bool handler_failed_ = false;  // the handler (or its producer) threw: report it
 };
-
-/// A connection the client ended abnormally: counted, and one debug line.
-void client_aborted(ServerShared& server, const Address& peer, std::string_view why) {
-    ++server.client_aborts;
-    if (const auto log = spdlog::get("grove"); log && log->should_log(spdlog::level::debug))
-        log->debug("grove-http: client {} went away: {}", peer.str(), why);
-}
 
 }  // namespace
 

@@ -106,7 +106,7 @@ public:
     /// Connections accepted since start (for tests and stats).
     std::size_t accepted_count() const noexcept;
     /// Connections the client ended abnormally since start: a reset
-    /// (mid-request, or with responses still to write), a TLS error after
+    /// (between requests, mid-request, or with responses still to write), a TLS error after
     /// the handshake, or a read or write that hit io_timeout. Ordinary
     /// events for a server: they are counted and logged at debug level
     /// only, never reported as errors.
