@@ -32,6 +32,7 @@ struct ServerShared {
     bool stopping = false;  ///< stop() began: no new requests are read
     std::unordered_set<ConnectionSlot*> live;
     std::size_t accepted = 0;
+    std::size_t client_aborts = 0;  ///< see Server::client_abort_count
 };
 
 /// Serves requests on `stream` until the client closes, a limit or timeout

@@ -9,35 +9,24 @@
 // whitespace, control characters and bare-LF line ends.
 #include "parser.hpp"
 
+#include <array>
 #include <cctype>
 #include <string>
 
 namespace grove::http::detail {
 namespace {
 
-bool is_tchar(unsigned char c) {
-    if (std::isalnum(c)) return true;
-    switch (c) {
-        case '!':
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '\'':
-        case '*':
-        case '+':
-        case '-':
-        case '.':
-        case '^':
-        case '_':
-        case '`':
-        case '|':
-        case '~':
-            return true;
-        default:
-            return false;
-    }
-}
+/// tchar (RFC 9110 §5.6.2) by table: the parser looks up every byte of
+/// every method and field name.
+constexpr auto kTchar = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = t[static_cast<std::size_t>(c - 'a' + 'A')] = true;
+    for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) t[c] = true;
+    return t;
+}();
+
+bool is_tchar(unsigned char c) { return kTchar[c]; }
 
 bool is_token(std::string_view s) {
     if (s.empty()) return false;

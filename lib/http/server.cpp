@@ -7,6 +7,7 @@
 // it for its lifetime, so State outlives every connection that uses it.
 #include <grove/http/server.hpp>
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <stdexcept>
@@ -83,11 +84,21 @@ StreamServer::Handler connection_handler(std::weak_ptr<State> weak) {
     };
 }
 
+/// OpenSSL's read-ahead: a record is read with one recv (and whatever
+/// follows it with the same one), not a 5-byte header and then the rest.
+/// That halves the recv calls per request over TLS (strace, #17); TlsSocket
+/// always asks OpenSSL before waiting on the socket, so nothing read ahead
+/// is ever stranded.
+void read_ahead(const std::optional<TlsContext>& tls) {
+    if (tls) SSL_CTX_set_read_ahead(tls->native_handle(), 1);
+}
+
 template <class State>
 std::shared_ptr<State> make_state(Handler handler, ServerOptions options) {
     if (!handler) throw std::invalid_argument("grove::http::Server: empty handler");
     if (options.tls && !options.tls->is_server())
         throw std::invalid_argument("grove::http::Server: options.tls must be a TlsContext::server()");
+    read_ahead(options.tls);
     auto state = std::make_shared<State>();
     state->shared.options = std::move(options);
     state->shared.handler = std::move(handler);
@@ -173,11 +184,13 @@ StreamServer::Handler connection_handler(Handler handler, ServerOptions options)
     if (!handler) throw std::invalid_argument("grove::http::connection_handler: empty handler");
     if (options.tls && !options.tls->is_server())
         throw std::invalid_argument("grove::http::connection_handler: options.tls must be a TlsContext::server()");
+    read_ahead(options.tls);
     return DetachedHandler(std::move(handler), std::move(options));
 }
 
 Address Server::address() const { return state_->server->address(); }
 std::size_t Server::connection_count() const noexcept { return state_->server->connection_count(); }
 std::size_t Server::accepted_count() const noexcept { return state_->shared.accepted; }
+std::size_t Server::client_abort_count() const noexcept { return state_->shared.client_aborts; }
 
 }  // namespace grove::http

@@ -125,10 +125,10 @@ TEST(HttpParser, ChunkSizes) {
     std::size_t ext = 0;
     EXPECT_TRUE(parse_chunk_size("5 ;a=b", n, &ext));  // BWS before ';' is allowed
     EXPECT_EQ(ext, 5u);
-    EXPECT_FALSE(parse_chunk_size(" 5", n));    // leading whitespace
-    EXPECT_FALSE(parse_chunk_size("5 ", n));    // whitespace without an extension
-    EXPECT_FALSE(parse_chunk_size("5x", n));    // junk after the digits
-    EXPECT_FALSE(parse_chunk_size("5;a\rb", n));  // bare CR in an extension
+    EXPECT_FALSE(parse_chunk_size(" 5", n));                           // leading whitespace
+    EXPECT_FALSE(parse_chunk_size("5 ", n));                           // whitespace without an extension
+    EXPECT_FALSE(parse_chunk_size("5x", n));                           // junk after the digits
+    EXPECT_FALSE(parse_chunk_size("5;a\rb", n));                       // bare CR in an extension
     EXPECT_FALSE(parse_chunk_size(std::string_view("5;a\0b", 5), n));  // NUL
 }
 

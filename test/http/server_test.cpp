@@ -1,6 +1,8 @@
 // grove http — http::Server against raw grove sockets, curl and wrk on
 // loopback: keep-alive, pipelining, bodies, limits, timeouts, errors, TLS,
 // graceful stop, and a thousand concurrent clients.
+#include <sys/socket.h>
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -195,13 +197,16 @@ TEST_F(HttpServerTest, SmugglingShapesGet400AndAClose) {
         std::string request;
     } cases[] = {
         {"empty Content-Length", post + "Content-Length:\r\n\r\n"},
-        {"empty Content-Length beside chunked", post + "Content-Length: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-        {"chunked beside empty Content-Length", post + "Transfer-Encoding: chunked\r\nContent-Length:\r\n\r\n0\r\n\r\n"},
+        {"empty Content-Length beside chunked",
+         post + "Content-Length: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        {"chunked beside empty Content-Length",
+         post + "Transfer-Encoding: chunked\r\nContent-Length:\r\n\r\n0\r\n\r\n"},
         {"empty Content-Length beside a second one", post + "Content-Length:\r\nContent-Length: 5\r\n\r\nhello"},
         {"second Content-Length empty", post + "Content-Length: 5\r\nContent-Length:\r\n\r\nhello"},
         {"Content-Length: 5,", post + "Content-Length: 5,\r\n\r\nhello"},
         {"Content-Length: ,5", post + "Content-Length: ,5\r\n\r\nhello"},
-        {"Transfer-Encoding chunked + gzip lines", post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n"},
+        {"Transfer-Encoding chunked + gzip lines",
+         post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n"},
         {"Transfer-Encoding chunked + chunked lines",
          post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
         {"Transfer-Encoding chunked + identity lines",
@@ -278,8 +283,7 @@ TEST_F(HttpServerTest, ASlowBodyIsCutOffByTheBodyTimeout) {
     const auto port = start(echo_handler, o);
     for (const std::string framing : {"Content-Length: 100000", "Transfer-Encoding: chunked"}) {
         Socket c = connect(port);
-        c.sendall("POST / HTTP/1.1\r\nHost: t\r\n" + framing + "\r\n\r\n" +
-                  (framing[0] == 'T' ? "186a0\r\n" : ""));
+        c.sendall("POST / HTTP/1.1\r\nHost: t\r\n" + framing + "\r\n\r\n" + (framing[0] == 'T' ? "186a0\r\n" : ""));
         auto trickle = spawn([&] {
             try {
                 for (int i = 0; i < 250; ++i) {
@@ -413,8 +417,14 @@ TEST_F(HttpServerTest, HandlerErrorsGet500AndTheUsualReport) {
     test::StderrCapture err;
     const auto port = start([](const Request& req) -> Response {
         if (req.path == "/boom") throw std::runtime_error("handler exploded");
+        // A handler's own socket error is a real error, not a client abort.
+        if (req.path == "/backend") throw std::system_error(ECONNREFUSED, std::generic_category(), "backend down");
         return Response::text(200, "fine");
     });
+    Socket be = connect(port);
+    be.sendall("GET /backend HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string be_buf;
+    EXPECT_EQ(read_response(be, be_buf).status, 500);
     Socket c = connect(port);
     c.sendall("GET /boom HTTP/1.1\r\nHost: t\r\n\r\n");
     std::string buf;
@@ -430,6 +440,92 @@ TEST_F(HttpServerTest, HandlerErrorsGet500AndTheUsualReport) {
     const std::string text = err.take();
     EXPECT_NE(text.find("handler exploded"), std::string::npos) << text;
     EXPECT_NE(text.find("failed with std::runtime_error"), std::string::npos) << text;
+    EXPECT_NE(text.find("backend down"), std::string::npos) << text;
+    EXPECT_NE(text.find("failed with std::system_error"), std::string::npos) << text;
+    EXPECT_EQ(server_->client_abort_count(), 0u);
+}
+
+/// Makes the kernel answer with a RST instead of a FIN, then closes.
+void reset(Socket& s) {
+    const ::linger hard{1, 0};
+    ::setsockopt(s.fileno(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    s.close();
+}
+void reset(TlsSocket& s) {
+    reset(s.socket());
+    s.close();
+}
+
+/// Four ordinary ways for a client to go away — a reset mid-header,
+/// mid-body and with responses pending, and one that never reads until
+/// io_timeout — against a server with 256 KiB responses; `open()` makes a
+/// connected client (plain or TLS). Each must end its connection quietly:
+/// nothing on stderr at the default log level, one count each.
+template <class Open>
+void expect_quiet_client_aborts(Server& server, Event& handled, Open open) {
+    test::StderrCapture err;
+    {
+        auto c = open();
+        c.sendall("GET / HTTP/1.1\r\nHo");
+        grove::sleep(20ms);  // lets the server read it (a RST before that is as quiet)
+        reset(c);
+    }
+    {
+        auto c = open();
+        c.sendall("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc");
+        grove::sleep(20ms);
+        reset(c);
+    }
+    std::string pipelined;
+    for (int i = 0; i < 64; ++i) pipelined += "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+    {
+        auto c = open();
+        handled.clear();
+        c.sendall(pipelined);
+        ASSERT_TRUE(handled.wait(5s));
+        grove::sleep(20ms);
+        reset(c);  // 16 MiB of responses are still to be written
+    }
+    {
+        auto c = open();  // never reads: the server's write times out
+        c.sendall(pipelined);
+        const auto t0 = Clock::now();
+        while (server.connection_count() > 0 && Clock::now() - t0 < 10s) grove::sleep(10ms);
+    }
+    const auto t0 = Clock::now();
+    while (server.connection_count() > 0 && Clock::now() - t0 < 10s) grove::sleep(10ms);
+    EXPECT_EQ(server.connection_count(), 0u);
+    grove::sleep(50ms);  // error reports are printed asynchronously
+    const std::string text = err.take();
+    EXPECT_EQ(text.find("Traceback"), std::string::npos) << text;
+    EXPECT_EQ(text.find("failed with"), std::string::npos) << text;
+    EXPECT_EQ(server.client_abort_count(), 4u);
+}
+
+Response big_or_echo(Event& handled, const Request& req) {
+    if (req.path != "/big") return echo_handler(req);
+    handled.set();
+    return Response::text(200, std::string(256 * 1024, 'b'));
+}
+
+TEST_F(HttpServerTest, ClientAbortsAreQuietAndCounted) {
+    Event handled;
+    ServerOptions o;
+    o.io_timeout = 300ms;
+    const auto port = start([&](const Request& req) { return big_or_echo(handled, req); }, o);
+    expect_quiet_client_aborts(*server_, handled, [&] { return connect(port); });
+}
+
+TEST_F(HttpServerTest, TlsClientAbortsAreQuietAndCounted) {
+    Event handled;
+    ServerOptions o;
+    o.io_timeout = 300ms;
+    o.tls = TlsContext::server();
+    o.tls->load_cert_chain(TestPki::get().path("server.pem"), TestPki::get().path("server.key"));
+    const auto port = start([&](const Request& req) { return big_or_echo(handled, req); }, std::move(o));
+    TlsContext client = TlsContext::client();
+    client.load_verify_locations(TestPki::get().path("ca.pem"));
+    expect_quiet_client_aborts(*server_, handled, [&] { return tls_connect("localhost", port, client, 5s); });
 }
 
 TEST_F(HttpServerTest, SlowlorisIsCutOffWhileOthersAreServed) {

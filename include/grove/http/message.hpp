@@ -135,7 +135,10 @@ std::string_view reason_phrase(int status) noexcept;
 /// free to block cooperatively (sockets, sleep, sync primitives). An exception
 /// other than a kill gets a 500 response and a closed connection, then leaves
 /// the connection greenlet, whose error report (grove's usual format, "...
-/// failed with <type>") goes to stderr.
+/// failed with <type>") goes to stderr. Two exceptions are the client's
+/// doing, not the handler's, and are not reported: a RequestError from the
+/// body reader (the client gets its status), and a reset or TLS error the
+/// body reader met (the connection just closes).
 using Handler = std::function<Response(const Request&)>;
 
 }  // namespace grove::http

@@ -58,7 +58,8 @@ struct ServerOptions {
     /// TLS only: the handshake must finish within this. Empty: never.
     std::optional<Duration> handshake_timeout = Duration{10};
     /// Serve HTTPS with this context (a TlsContext::server() with a
-    /// certificate). Empty: plain HTTP.
+    /// certificate). Empty: plain HTTP. The server turns OpenSSL's
+    /// read-ahead on in it (one recv per TLS record instead of two).
     std::optional<TlsContext> tls;
     /// Value of the Server header; empty: none is sent.
     std::string server_name = "grove";
@@ -104,6 +105,12 @@ public:
     std::size_t connection_count() const noexcept;
     /// Connections accepted since start (for tests and stats).
     std::size_t accepted_count() const noexcept;
+    /// Connections the client ended abnormally since start: a reset
+    /// (between requests, mid-request, or with responses still to write), a TLS error after
+    /// the handshake, or a read or write that hit io_timeout. Ordinary
+    /// events for a server: they are counted and logged at debug level
+    /// only, never reported as errors.
+    std::size_t client_abort_count() const noexcept;
 
 private:
     struct State;
