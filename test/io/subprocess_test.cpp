@@ -88,7 +88,7 @@ TEST_F(Subprocess, PipesAreCooperativeStreams) {
         EXPECT_EQ(p.stdout_pipe().read_all(), "got hello\ndone\n");
         EXPECT_EQ(p.wait(), 0);
     })->join();
-    EXPECT_GE(ticker.ticks, 10);  // the hub ran during the child's 100 ms (0 if it blocked)
+    EXPECT_GE(ticker.ticks, 3);  // the hub ran during the child's 100 ms (0 if it blocked)
 }
 
 TEST_F(Subprocess, WaitRaisesTimeoutExpiredAndTheChildKeepsRunningUntilKilled) {
