@@ -62,6 +62,25 @@
 //   getaddrinfo, getnameinfo, gethostbyname
 //       The real call on grove::get_threadpool() (glibc's resolver makes its
 //       own socket calls internally, where no hook can reach them).
+//   waitpid, wait, wait3, wait4, waitid
+//       The real call with WNOHANG; while nothing is ready the greenlet waits
+//       on the child's pidfd, then asks again: the status is the kernel's, and
+//       no child is reaped that the caller did not ask for. Any child (-1, a
+//       process group, P_ALL) or WUNTRACED/WCONTINUED: the pidfds of every
+//       current child, read again every 50 ms. WNOHANG: the real call.
+//   system
+//       /bin/sh -c via posix_spawn, waited for as above, with POSIX's signal
+//       rules (SIGINT/SIGQUIT ignored, SIGCHLD blocked in the calling thread
+//       while it runs) and status word. Interrupted: the shell is killed and
+//       reaped, and system() fails with ECANCELED/ETIMEDOUT.
+//   popen, pclose, fdopen
+//       popen's stream, and fdopen's on a socket, pipe or tty, is an
+//       fopencookie FILE* over the hooked read/write: fgets, fread, fprintf,
+//       fflush cooperate; fileno() works; glibc's modes and buffering. pclose
+//       waits as waitpid does. fdopen on anything else: the plain FILE*.
+//       Inside stdio an interruption always fails the C way (the stream's
+//       error flag), even under PropagateInterrupts: glibc holds the
+//       stream's lock around the I/O.
 //
 //   pthread_mutex_*, pthread_rwlock_*, pthread_cond_*, sem_wait/timedwait/
 //   clockwait/post, pthread_join, pthread_timedjoin_np, sched_yield, and
@@ -74,10 +93,10 @@
 //       through a noexcept wait: see README "Legacy code (hooks)" for what
 //       each one returns and the state it leaves the lock in.
 //
-// Not reached by any hook (measured, see docs/design.md, "What the hooks
-// never see"): stdio on pipes and sockets (fgets/fflush/fread call libc internals, so FILE* I/O blocks the
-// thread), system(), popen's I/O, static binaries, syscall() other than the
-// futex operations above, io_uring.
+// Not reached by any hook (see docs/design.md, "What the hooks never see"):
+// FILE* streams the hooks did not create (stdin, stdout, fopen, an fdopen
+// before patch_all: glibc's stdio calls its internal read/write), static
+// binaries, syscall() other than the futex operations above, io_uring.
 // Signals never make a cooperative call fail with EINTR: it behaves as under
 // SA_RESTART (a sleep is not cut short by a signal).
 //

@@ -57,8 +57,10 @@ ssize_t cookie_read(void* cookie, char* buf, size_t n) {
 
 ssize_t cookie_write(void* cookie, const char* buf, size_t n) {
     // glibc treats a short count as an error; the hooked write of a blocking
-    // pipe or stream socket writes everything (or fails).
-    return c_way([&] { return ::write(fd_of(cookie), buf, n); });
+    // pipe or stream socket writes everything (or fails). A cookie write
+    // must never return a negative count (fopencookie(3)): 0 and errno.
+    const ssize_t r = c_way([&] { return ::write(fd_of(cookie), buf, n); });
+    return r < 0 ? 0 : r;
 }
 
 int cookie_seek(void*, off64_t*, int) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -52,14 +53,24 @@ struct Ticker {
 TEST_F(ProcessHooks, HundredSystemSleepsFinishInAboutOne) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<int> status(100, -1);
+    int running = 0, most_running = 0;
     std::vector<Ref<GreenletBase>> gs;
-    for (int i = 0; i < 100; ++i) gs.push_back(grove::spawn([&, i] { status[i] = std::system("sleep 0.2"); }));
+    for (int i = 0; i < 100; ++i) {
+        gs.push_back(grove::spawn([&, i] {
+            most_running = std::max(most_running, ++running);
+            status[i] = std::system("sleep 0.2");
+            --running;
+        }));
+    }
     joinall(gs);
     const double t = since(start);
     print_elapsed("100 greenlets x system(\"sleep 0.2\")", t);
     for (int s : status) EXPECT_EQ(s, 0);
+    EXPECT_EQ(most_running, 100);  // all were in system() at once (1 if it blocked the thread)
     EXPECT_GE(t, 0.19);
-    EXPECT_LT(t, 0.9);  // 20 s one after another
+    // ~0.5 s on an idle 2-core machine (bash's `sh -c "sleep 0.2" &` x100 + wait:
+    // about the same); 20 s one after another. Bound far from both under load.
+    EXPECT_LT(t, 5.0);
     EXPECT_TRUE(zombie_children().empty());
 }
 
@@ -129,7 +140,7 @@ TEST_F(ProcessHooks, WaitpidInGreenletsAndInAPlainThreadEachGetTheirOwnChild) {
     EXPECT_EQ(WEXITSTATUS(sa), 10);
     EXPECT_EQ(WEXITSTATUS(sb), 11);
     EXPECT_EQ(WEXITSTATUS(thread_status), 12);
-    EXPECT_GE(ticks, 20);  // the hub ran while both greenlets waited ~150 ms
+    EXPECT_GE(ticks, 3);  // the hub ran while both greenlets waited ~150 ms
     EXPECT_TRUE(zombie_children().empty());
 }
 
@@ -147,7 +158,7 @@ TEST_F(ProcessHooks, WaitForAnyChildCooperatesAndReapsOnlyWhatIsReady) {
         EXPECT_EQ(::wait(&s), -1);
         EXPECT_EQ(errno, ECHILD);
     })->join();
-    EXPECT_GE(ticker.ticks, 20);
+    EXPECT_GE(ticker.ticks, 3);
 }
 
 TEST_F(ProcessHooks, WaitidForOnePidAndWnohangPassThrough) {
