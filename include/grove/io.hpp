@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grove/io/address.hpp>
+#include <grove/io/ares.hpp>
 #include <grove/io/datagram_server.hpp>
 #include <grove/io/resolve.hpp>
 #include <grove/io/server.hpp>
