@@ -134,7 +134,7 @@ extern "C" {
 int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
     if (!cooperative() || !res) return real::getaddrinfo(node, service, hints, res);
     const std::string& resolver = grove::config::current().resolver;
-    if (resolver == "ares") return getaddrinfo_ares(node, service, hints, res);
+    if (resolver == "ares" && node) return getaddrinfo_ares(node, service, hints, res);  // no node: no DNS
     if (resolver == "block") return real::getaddrinfo(node, service, hints, res);
     std::optional<addrinfo> h;
     if (hints) {

@@ -191,6 +191,7 @@ void drive(ares_channel ch) {
 namespace detail {
 
 AresAnswer ares_lookup(const char* node, const char* service, int family, int socktype, int protocol, int flags) {
+    if (!node || !*node) throw ResolveError(EAI_NONAME, "grove::ares::resolve: no host name");
     Query q;  // before `channel`: destroying the channel calls back into it
     Channel channel;
     if (const int rc = ::ares_dup(&channel.ch, template_channel()); rc != ARES_SUCCESS)

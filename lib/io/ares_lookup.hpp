@@ -26,8 +26,9 @@ struct AresAnswer {
 /// getaddrinfo(node, service, hints) through c-ares (flags: AI_* values;
 /// AI_CANONNAME, AI_NUMERICSERV, AI_NUMERICHOST, AI_PASSIVE, AI_V4MAPPED,
 /// AI_ALL are passed on, the rest ignored). Waits cooperatively; kill and
-/// grove::Timeout interrupt it after releasing the query. std::logic_error
-/// when grove was built without c-ares.
+/// grove::Timeout interrupt it after releasing the query. ResolveError
+/// (EAI_NONAME) for a null or empty `node`; std::logic_error when grove was
+/// built without c-ares.
 AresAnswer ares_lookup(const char* node, const char* service, int family, int socktype, int protocol, int flags);
 
 }  // namespace grove::detail

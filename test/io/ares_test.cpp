@@ -150,6 +150,15 @@ TEST_F(Ares, KillReleasesTheQuery) {
     EXPECT_EQ(open_fds(), fds) << "the query's socket is still open";
 }
 
+TEST_F(Ares, EmptyHostIsAResolveError) {
+    try {
+        ares::resolve("", 80);
+        FAIL() << "resolved an empty name";
+    } catch (const ResolveError& e) {
+        EXPECT_EQ(e.code(), EAI_NONAME);
+    }
+}
+
 TEST_F(Ares, SetServersRejectsGarbage) {
     EXPECT_THROW(ares::set_servers("not an address"), std::invalid_argument);
 }
