@@ -13,6 +13,7 @@ packages=(
   libssl-dev openssl curl
   redis-server libhiredis-dev libcurl4-openssl-dev
   memcached libmemcached-dev
+  libc-ares-dev
   valgrind python3 wrk
 )
 missing=()

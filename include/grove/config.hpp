@@ -49,9 +49,10 @@ struct Settings {
     int run_info_signal = 0;
     /// GROVE_THREADPOOL_SIZE (> 0): workers of grove::get_threadpool(). 10.
     std::size_t threadpool_size = 10;
-    /// GROVE_RESOLVER: how grove::resolve runs getaddrinfo. "thread" (on
-    /// get_threadpool()) is the only resolver today; the setting exists so a
-    /// later one (c-ares) is chosen the same way.
+    /// GROVE_RESOLVER: how grove::resolve and the hooked getaddrinfo look
+    /// names up (gevent's names): "thread", getaddrinfo on get_threadpool();
+    /// "ares", c-ares driven by the hub, no thread (<grove/io/ares.hpp>);
+    /// "block", getaddrinfo on the calling thread, blocking its hub.
     std::string resolver = "thread";
     /// GROVE_LOG_LEVEL (trace, debug, info, warning, error, critical, off):
     /// level of the spdlog logger "grove" (error reports, monitor warnings),

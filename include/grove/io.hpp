@@ -5,6 +5,7 @@
 
 #include <grove/file_object.hpp>
 #include <grove/io/address.hpp>
+#include <grove/io/ares.hpp>
 #include <grove/io/datagram_server.hpp>
 #include <grove/io/resolve.hpp>
 #include <grove/io/server.hpp>

@@ -127,8 +127,8 @@ void check(const Settings& s, bool from_env_text, const char* (*text)(const char
         bad("GROVE_RUN_INFO_SIGNAL", shown("GROVE_RUN_INFO_SIGNAL", std::to_string(s.run_info_signal)),
             fmt::format("not a usable signal (1..{}, not KILL, STOP, SEGV or BUS)", NSIG - 1));
     if (s.threadpool_size == 0) bad("GROVE_THREADPOOL_SIZE", shown("GROVE_THREADPOOL_SIZE", "0"), "must be > 0");
-    if (s.resolver != "thread")
-        bad("GROVE_RESOLVER", shown("GROVE_RESOLVER", s.resolver), "unknown resolver (the only one is 'thread')");
+    if (s.resolver != "thread" && s.resolver != "ares" && s.resolver != "block")
+        bad("GROVE_RESOLVER", shown("GROVE_RESOLVER", s.resolver), "unknown resolver (ares, thread or block)");
     static constexpr const char* kLevels[] = {"",     "trace", "debug",    "info", "warning",
                                               "warn", "error", "critical", "off"};
     bool level_ok = false;

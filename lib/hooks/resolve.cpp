@@ -1,4 +1,5 @@
-// grove-hooks — getaddrinfo, getnameinfo, gethostbyname on the ThreadPool.
+// grove-hooks — getaddrinfo, getnameinfo, gethostbyname on the ThreadPool
+// (getaddrinfo through c-ares with GROVE_RESOLVER=ares, inline with =block).
 //
 // glibc's resolver makes its socket and poll calls internally, out of any
 // hook's reach (docs/design.md, "What the hooks never see"), so a cooperative
@@ -14,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include <grove/config.hpp>
+#include <grove/io/resolve.hpp>
 #include <grove/io/threadpool.hpp>
 
+#include "io/ares_lookup.hpp"
 #include "real.hpp"
 #include "state.hpp"
 
@@ -79,6 +83,47 @@ HostResult lookup_host(const std::string& name) {
     }
 }
 
+/// GROVE_RESOLVER=ares: the lookup through c-ares in this greenlet, its
+/// answer as a list the caller frees with glibc's freeaddrinfo, which frees
+/// each node and its ai_canonname with free(): so each node is one malloc'd
+/// block holding the addrinfo and its sockaddr, as glibc's own nodes are.
+int getaddrinfo_ares(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
+    detail::AresAnswer answer;
+    try {
+        answer = detail::ares_lookup(node, service, hints ? hints->ai_family : AF_UNSPEC,
+                                     hints ? hints->ai_socktype : 0, hints ? hints->ai_protocol : 0,
+                                     hints ? hints->ai_flags : 0);
+    } catch (const ResolveError& e) {
+        return e.code();
+    } catch (...) {
+        errno = interrupted();
+        return EAI_SYSTEM;
+    }
+    if (answer.eai != 0) return answer.eai;
+    addrinfo* head = nullptr;
+    addrinfo** tail = &head;
+    for (const auto& n : answer.nodes) {
+        auto* ai = static_cast<addrinfo*>(calloc(1, sizeof(addrinfo) + n.address.size()));
+        if (!ai) {
+            real::freeaddrinfo(head);
+            return EAI_MEMORY;
+        }
+        ai->ai_family = n.address.family();
+        ai->ai_socktype = n.socktype;
+        ai->ai_protocol = n.protocol;
+        ai->ai_addrlen = n.address.size();
+        ai->ai_addr = reinterpret_cast<sockaddr*>(ai + 1);
+        memcpy(ai->ai_addr, n.address.data(), n.address.size());
+        if (!head && hints && (hints->ai_flags & AI_CANONNAME) && !answer.canonname.empty())
+            ai->ai_canonname = strdup(answer.canonname.c_str());
+        *tail = ai;
+        tail = &ai->ai_next;
+    }
+    if (!head) return EAI_NONAME;
+    *res = head;
+    return 0;
+}
+
 }  // namespace
 }  // namespace grove::hooks
 
@@ -88,6 +133,9 @@ extern "C" {
 
 int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
     if (!cooperative() || !res) return real::getaddrinfo(node, service, hints, res);
+    const std::string& resolver = grove::config::current().resolver;
+    if (resolver == "ares" && node) return getaddrinfo_ares(node, service, hints, res);  // no node: no DNS
+    if (resolver == "block") return real::getaddrinfo(node, service, hints, res);
     std::optional<addrinfo> h;
     if (hints) {
         h.emplace();

@@ -1,4 +1,5 @@
-// grove internal — resolve() on the thread pool, create_connection().
+// grove internal — resolve() on the thread pool (or c-ares, or inline: the
+// resolver setting), create_connection().
 #include <grove/io/resolve.hpp>
 
 #include <netdb.h>
@@ -9,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <grove/config.hpp>
+#include <grove/io/ares.hpp>
 #include <grove/io/threadpool.hpp>
 
 namespace grove {
@@ -48,6 +51,9 @@ std::vector<Address> getaddrinfo_blocking(const std::string& host, std::uint16_t
 
 std::vector<Address> resolve(std::string_view host, std::uint16_t port, int family, int socktype) {
     if (auto a = numeric(host, port, family)) return {*a};
+    const std::string& resolver = config::current().resolver;
+    if (resolver == "ares") return ares::resolve(host, port, family, socktype);
+    if (resolver == "block") return getaddrinfo_blocking(std::string(host), port, family, socktype);
     return get_threadpool().apply(
         [h = std::string(host), port, family, socktype] { return getaddrinfo_blocking(h, port, family, socktype); });
 }

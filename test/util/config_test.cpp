@@ -81,7 +81,7 @@ TEST(Config, BadValueErrorNamesVariableAndValue) {
     } cases[] = {
         {"GROVE_STACK_SIZE", "12Q"},         {"GROVE_STACK_SIZE", "1K"},         {"GROVE_MONITOR_THREAD", "maybe"},
         {"GROVE_MAX_BLOCKING_TIME", "fast"}, {"GROVE_MAX_BLOCKING_TIME", "-1"},  {"GROVE_RUN_INFO_SIGNAL", "USR3"},
-        {"GROVE_RUN_INFO_SIGNAL", "9"},      {"GROVE_THREADPOOL_SIZE", "0"},     {"GROVE_RESOLVER", "ares"},
+        {"GROVE_RUN_INFO_SIGNAL", "9"},      {"GROVE_THREADPOOL_SIZE", "0"},     {"GROVE_RESOLVER", "dnspython"},
         {"GROVE_LOG_LEVEL", "loud"},         {"GROVE_MAX_MEMORY_USAGE", "lots"}, {"GROVE_GUARD_BUDGET", "-5"},
     };
     for (const auto& c : cases) {
