@@ -18,7 +18,9 @@
 #include <cstring>
 
 #include <grove/hub.hpp>
+#include <grove/monkey.hpp>
 
+#include "signals.hpp"
 #include "state.hpp"
 
 namespace grove::hooks {
@@ -70,3 +72,12 @@ void reinit_in_child() {
 
 }  // namespace
 }  // namespace grove::hooks
+
+/// Called by libgrove-run.so (shim.cpp) on the main thread once it has
+/// loaded grove: the hooks go on, the main thread gets a hub on demand, and
+/// handlers installed so far get the EINTR trampoline.
+extern "C" [[gnu::visibility("default")]] void grove_run_activate() {
+    grove::monkey::patch_all();
+    grove::hooks::mark_auto_hub_thread();
+    grove::hooks::wrap_installed_handlers();
+}

@@ -235,6 +235,10 @@ int listener(int* port) {
 }
 
 int eintr() {
+    // Under grove-run, the first call that waits loads grove: a signal that
+    // lands while it loads comes before the wait (as one before a syscall
+    // would), so the alarms below are armed only once it is loaded.
+    usleep(1000);
     sem_init(&g_signalled, 0, 0);
     for (const bool restart : {false, true}) {
         char c;
