@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev openssl curl
   redis-server libhiredis-dev libcurl4-openssl-dev
+  memcached libmemcached-dev
   valgrind python3 wrk
 )
 missing=()

@@ -43,6 +43,9 @@ public:
     /// Whether `guard` raised this error (compares the guard's start serial, so
     /// a later Timeout that reuses the same address is never mistaken for it).
     bool from(const Timeout& guard) const noexcept;
+    /// The raising guard's start serial (0: not raised by a Timeout). Lets
+    /// grove-hooks hold a Timeout's error back and re-pend it as that guard's.
+    std::uint64_t source_serial() const noexcept { return source_; }
 
 private:
     std::uint64_t source_ = 0;

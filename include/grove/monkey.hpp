@@ -63,9 +63,21 @@
 //       The real call on grove::get_threadpool() (glibc's resolver makes its
 //       own socket calls internally, where no hook can reach them).
 //
+//   pthread_mutex_*, pthread_rwlock_*, pthread_cond_*, sem_wait/timedwait/
+//   clockwait/post, pthread_join, pthread_timedjoin_np, sched_yield, and
+//   syscall(SYS_futex) for FUTEX_WAIT/WAIT_BITSET/WAKE/WAKE_BITSET
+//       Thread primitives (std::mutex, condition_variable, shared_mutex,
+//       future, thread::join, atomic::wait, latch, counting_semaphore...):
+//       a greenlet waiting for one parks instead of sleeping in the kernel;
+//       the real object stays the truth, so plain threads and greenlets
+//       exclude each other. A kill/Timeout during these waits never throws
+//       through a noexcept wait: see README "Legacy code (hooks)" for what
+//       each one returns and the state it leaves the lock in.
+//
 // Not reached by any hook (measured, see PITFALLS.md): stdio on pipes and
 // sockets (fgets/fflush/fread call libc internals, so FILE* I/O blocks the
-// thread), system(), popen's I/O, static binaries, syscall(), io_uring.
+// thread), system(), popen's I/O, static binaries, syscall() other than the
+// futex operations above, io_uring.
 // Signals never make a cooperative call fail with EINTR: it behaves as under
 // SA_RESTART (a sleep is not cut short by a signal).
 //
@@ -124,6 +136,19 @@ public:
 
 private:
     const void* greenlet_;
+};
+
+/// Green-threads mode (grove-run --green-threads, GROVE_PATCH_THREADS=1):
+/// while one exists on this OS thread, pthread_create (std::thread) makes
+/// real OS threads again, e.g. for CPU-bound workers. Threads whose start
+/// routine is named in GROVE_REAL_THREADS (comma-separated symbol names)
+/// stay real too. Never switches.
+class RealThreads {
+public:
+    RealThreads();
+    ~RealThreads();
+    RealThreads(const RealThreads&) = delete;
+    RealThreads& operator=(const RealThreads&) = delete;
 };
 
 }  // namespace grove::monkey

@@ -22,6 +22,7 @@
 
 #include "signals.hpp"
 #include "state.hpp"
+#include "threads.hpp"
 
 namespace grove::hooks {
 namespace {
@@ -62,6 +63,7 @@ void reinit_in_child() {
     pthread_atfork(nullptr, nullptr, &reinit_in_child);
     const char* children = std::getenv("GROVE_CHILDREN");
     if (patched()) mark_auto_hub_thread();
+    (void)threads::enabled();  // GROVE_PATCH_THREADS, read before it leaves the environment
     if (children && std::strcmp(children, "0") == 0) {
         strip_preload();
         unsetenv("GROVE_PATCH_ALL");
