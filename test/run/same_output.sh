@@ -5,9 +5,11 @@
 # three exit 0 with the same output (issue 21: a legacy program under
 # grove-run behaves exactly as it does plainly). With --eager-only first, the
 # lazy run is left out (for a program that never waits, it is the plain run).
+# With --green-threads first, the two runs are under grove-run --green-threads.
 set -u
-eager_only=0
+eager_only=0 green=
 [ "$1" = --eager-only ] && eager_only=1 && shift
+[ "$1" = --green-threads ] && green=--green-threads && shift
 run=$1
 shift
 plain=$(timeout 60 "$@" 2>&1)
@@ -15,10 +17,10 @@ plain_rc=$?
 if [ "$eager_only" = 1 ]; then
     lazy=$plain lazy_rc=$plain_rc
 else
-    lazy=$(timeout 60 "$run" "$@" 2>&1)
+    lazy=$(timeout 60 "$run" $green "$@" 2>&1)
     lazy_rc=$?
 fi
-eager=$(GROVE_RUN_EAGER=1 timeout 60 "$run" "$@" 2>&1)
+eager=$(GROVE_RUN_EAGER=1 timeout 60 "$run" $green "$@" 2>&1)
 eager_rc=$?
 printf 'plain (exit %s):\n%s\n\nunder grove-run (exit %s):\n%s\n\nunder grove-run, eager (exit %s):\n%s\n' \
     "$plain_rc" "$plain" "$lazy_rc" "$lazy" "$eager_rc" "$eager"
