@@ -17,5 +17,5 @@ out=$(timeout 60 "$clients" "$port" "$n" 3 2>&1)
 rc=$?
 echo "$out"
 [ "$rc" = 0 ] || { echo "FAIL: clients exit $rc"; cat "$tmp/err"; exit 1; }
-echo "$out" | grep -q "^server with all connected: clients $n threads 1$" \
+echo "$out" | grep -q "^server with all connected: clients $n threads 1 " \
     || { echo "FAIL: expected $n clients on 1 OS thread"; exit 1; }

@@ -4,7 +4,7 @@
 //   grove-run --green-threads thread_echo_server [PORT]
 // where every std::thread is a greenlet on the main thread's hub (issue 21).
 // Prints "port N" once listening; the line "stats" from a client gets
-// "clients N threads T\n" back (T: the process's OS threads).
+// "clients N threads T rss_kb R\n" back (the process's OS threads and RSS).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -25,11 +25,12 @@ namespace {
 std::mutex g_mutex;
 std::vector<int> g_clients;  // guarded by g_mutex
 
-int os_threads() {
+/// A number from /proc/self/status ("Threads:", "VmRSS:").
+long status_field(const char* field) {
     std::ifstream status("/proc/self/status");
     std::string line;
     while (std::getline(status, line))
-        if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+        if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
     return -1;
 }
 
@@ -58,7 +59,9 @@ void serve(int fd) {
                 std::lock_guard<std::mutex> lock(g_mutex);
                 clients = g_clients.size();
             }
-            const std::string reply = "clients " + std::to_string(clients) + " threads " + std::to_string(os_threads()) + "\n";
+            const std::string reply = "clients " + std::to_string(clients) + " threads " +
+                                      std::to_string(status_field("Threads:")) + " rss_kb " +
+                                      std::to_string(status_field("VmRSS:")) + "\n";
             if (!write_all(fd, reply.data(), reply.size())) break;
             continue;
         }
