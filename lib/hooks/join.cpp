@@ -7,6 +7,7 @@
 // frame, and a std::thread left joinable would terminate the process): an
 // interrupt arriving meanwhile is held and stays pending for the greenlet's
 // next grove wait (a kill: also its next blocking hooked I/O call).
+#include <execinfo.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -21,6 +22,15 @@
 using namespace grove::hooks::green;
 
 namespace {
+
+/// Joins made by grove's own code through std::thread::join (the thread pool
+/// joining its workers, also from its destructor at thread exit) are plain:
+/// the return address alone names libstdc++, so look at std::thread::join's
+/// caller (frame 2; frame 0 is this hook).
+bool joined_by_grove() noexcept {
+    void* frames[3];
+    return backtrace(frames, 3) == 3 && from_grove(frames[2]);
+}
 
 template <class Job>
 int join_on_pool(Job&& job) {
@@ -51,7 +61,8 @@ extern "C" {
 
 int pthread_join(pthread_t t, void** ret) {
     if (int rc; grove::hooks::threads::join_green(t, ret, rc)) return rc;  // green threads: threads.cpp
-    if (pthread_equal(t, pthread_self()) || !cooperate(__builtin_return_address(0))) return real().join(t, ret);
+    if (pthread_equal(t, pthread_self()) || !cooperate(__builtin_return_address(0)) || joined_by_grove())
+        return real().join(t, ret);
     return join_on_pool([t, ret] { return real().join(t, ret); });
 }
 
