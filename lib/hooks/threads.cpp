@@ -5,8 +5,9 @@
 // A green thread's pthread_t is its GreenThread record's address with the
 // low bit set (real pthread_t values are aligned pointers): the hooks below
 // tell them apart by that bit, and hand real ones to libc untouched.
-// pthread_join/detach/self/equal/exit/getattr_np/setname_np/getname_np and
-// the key functions know green threads; other pthread calls given a green
+// pthread_join/detach/self/exit/getattr_np/setname_np/getname_np and the key
+// functions know green threads (pthread_equal needs nothing: libc compares
+// the values, and green ones are distinct); other pthread calls given a green
 // pthread_t are not supported (README "Green threads").
 //
 // Real threads stay real: calls from grove's own libraries (the thread pool),
@@ -267,8 +268,6 @@ pthread_t pthread_self() noexcept {
     if (GreenThread* gt = enabled() ? current() : nullptr) return gt->handle();
     return real().self();
 }
-
-int pthread_equal(pthread_t a, pthread_t b) noexcept { return a == b; }
 
 void pthread_exit(void* value) {
     if (enabled() && current()) throw ThreadExit{value};
