@@ -97,8 +97,10 @@
 // FILE* streams the hooks did not create (stdin, stdout, fopen, an fdopen
 // before patch_all: glibc's stdio calls its internal read/write), static
 // binaries, syscall() other than the futex operations above, io_uring.
-// Signals never make a cooperative call fail with EINTR: it behaves as under
-// SA_RESTART (a sleep is not cut short by a signal).
+// Signals: a handler that runs while the thread's main greenlet waits in a
+// hooked call ends that call as signal(7) says (EINTR without SA_RESTART;
+// always for poll/select/sleeps and sockets with SO_RCVTIMEO/SO_SNDTIMEO);
+// other greenlets are never interrupted. README "Signals and EINTR".
 //
 // kill() and grove::Timeout: the choice
 //   A kill or Timeout reaching a greenlet blocked in a hooked call cannot
@@ -155,6 +157,19 @@ public:
 
 private:
     const void* greenlet_;
+};
+
+/// Green-threads mode (grove-run --green-threads, GROVE_PATCH_THREADS=1):
+/// while one exists on this OS thread, pthread_create (std::thread) makes
+/// real OS threads again, e.g. for CPU-bound workers. Threads whose start
+/// routine is named in GROVE_REAL_THREADS (comma-separated symbol names)
+/// stay real too. Never switches.
+class RealThreads {
+public:
+    RealThreads();
+    ~RealThreads();
+    RealThreads(const RealThreads&) = delete;
+    RealThreads& operator=(const RealThreads&) = delete;
 };
 
 }  // namespace grove::monkey

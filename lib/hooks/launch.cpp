@@ -18,8 +18,11 @@
 #include <cstring>
 
 #include <grove/hub.hpp>
+#include <grove/monkey.hpp>
 
+#include "signals.hpp"
 #include "state.hpp"
+#include "threads.hpp"
 
 namespace grove::hooks {
 namespace {
@@ -60,6 +63,7 @@ void reinit_in_child() {
     pthread_atfork(nullptr, nullptr, &reinit_in_child);
     const char* children = std::getenv("GROVE_CHILDREN");
     if (patched()) mark_auto_hub_thread();
+    (void)threads::enabled();  // GROVE_PATCH_THREADS, read before it leaves the environment
     if (children && std::strcmp(children, "0") == 0) {
         strip_preload();
         unsetenv("GROVE_PATCH_ALL");
@@ -70,3 +74,12 @@ void reinit_in_child() {
 
 }  // namespace
 }  // namespace grove::hooks
+
+/// Called by libgrove-run.so (shim.cpp) on the main thread once it has
+/// loaded grove: the hooks go on, the main thread gets a hub on demand, and
+/// handlers installed so far get the EINTR trampoline.
+extern "C" [[gnu::visibility("default")]] void grove_run_activate() {
+    grove::monkey::patch_all();
+    grove::hooks::mark_auto_hub_thread();
+    grove::hooks::wrap_installed_handlers();
+}

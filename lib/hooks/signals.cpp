@@ -146,6 +146,16 @@ InterruptibleWait::~InterruptibleWait() {
     }
 }
 
+void wrap_installed_handlers() noexcept {
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct sigaction current {};
+        if (real_sigaction(sig, nullptr, &current) != 0 || !is_user_handler(&current)) continue;
+        if (current.sa_sigaction == &trampoline) continue;
+        sigaction(sig, &current, nullptr);  // the hook below: wrapped, same flags and mask
+    }
+}
+
 int InterruptibleWait::verdict(Restart restart) const noexcept {
     if (restart == Restart::IfSaRestart && t_unrestarted == unrestarted_) return 0;
     return EINTR;

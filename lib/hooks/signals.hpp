@@ -20,6 +20,10 @@ namespace grove::hooks {
 /// touch the hub (the handler may have interrupted it).
 bool in_signal_handler() noexcept;
 
+/// Puts the trampoline in front of every handler installed before the hooks
+/// were switched on (grove-run's lazy mode loads them late: shim.cpp).
+void wrap_installed_handlers() noexcept;
+
 /// signal(7): whether an interrupted call is restarted under SA_RESTART.
 enum class Restart {
     IfSaRestart,  // read, write, recv, send, accept, connect... on a socket without SO_*TIMEO

@@ -37,9 +37,12 @@ bool env_patch_all() noexcept {
 [[gnu::constructor(102)]] void read_env_at_load() { patched(); }
 
 constinit thread_local bool t_auto_hub = false;
+constinit thread_local bool t_auto_hub_armed = false;  // t_auto_hub_off constructed
 
-// Destroyed at thread exit after the hub's own owner (constructed before it):
-// code that runs later on this thread gets the plain calls, not a new hub.
+// Constructed right after the auto hub exists, so destroyed at thread exit
+// *before* the hub's own owner: the hub's teardown and everything after it
+// on this thread (static destructors at exit: the thread pool joining its
+// workers through the join hook) get the plain calls, not a new hub.
 struct AutoHubOff {
     ~AutoHubOff() { t_auto_hub = false; }
     void touch() noexcept {}
@@ -89,18 +92,20 @@ bool cooperative() noexcept {
     if (!patched() || in_signal_handler()) return false;
     HubImpl* hub = HubImpl::current();
     if (!hub) return t_auto_hub;
+    if (t_auto_hub && !t_auto_hub_armed) {
+        t_auto_hub_armed = true;
+        t_auto_hub_off.touch();
+    }
     return !hub->in_hub() && hub->current_greenlet();
 }
 
-void mark_auto_hub_thread() noexcept {
-    t_auto_hub_off.touch();
-    t_auto_hub = true;
-}
+void mark_auto_hub_thread() noexcept { t_auto_hub = true; }
 
 int ensure_hub() noexcept {
     if (HubImpl::current()) return 0;
     try {
         (void)HubImpl::get();
+        (void)cooperative();  // arms the exit switch-off above
         return 0;
     } catch (const std::bad_alloc&) {
         return ENOMEM;

@@ -24,8 +24,8 @@ bool cooperative() noexcept;
 
 /// Marks the calling thread as getting a hub on its first cooperative wait
 /// (grove-run's main thread: launch.cpp). Until then, and in a program that
-/// never waits, nothing is made. Off again once its thread_local state is
-/// torn down at thread exit, so exit-time code gets the plain calls.
+/// never waits, nothing is made. Off again once the thread's exit begins
+/// tearing its hub down, so exit-time code gets the plain calls.
 void mark_auto_hub_thread() noexcept;
 
 /// Makes sure this thread has a hub before a cooperative wait; 0, or the

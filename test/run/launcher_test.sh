@@ -1,6 +1,7 @@
 #!/bin/sh
 # launcher_test.sh SOURCE_ROOT BUILD_ROOT PROGRAM — every grove-run hooks the
-# program (it reports nanosleep as libgrove-hooks'):
+# program (its usleep() goes through a hub: the program then sees the hub's
+# epoll fd; plainly it sees none):
 #   - the checkout's tools/grove-run, finding ../build next to it (a copy of
 #     the checkout layout whose build/ is this build tree);
 #   - the same with GROVE_LIBDIR instead;
@@ -14,15 +15,15 @@ trap 'rm -rf "$tmp"' EXIT
 check() {  # what, launcher...
     what=$1
     shift
-    out=$("$@" "$prog" where 2>&1) || { echo "FAIL $what: exit $? ($out)"; exit 1; }
+    out=$("$@" "$prog" hub 2>&1) || { echo "FAIL $what: exit $? ($out)"; exit 1; }
     case "$out" in
-    "nanosleep from libgrove-hooks.so"*) echo "ok   $what: $out" ;;
+    *"epoll fds after usleep: 1") echo "ok   $what" ;;
     *) echo "FAIL $what: $out"; exit 1 ;;
     esac
 }
 
-plain=$("$prog" where)
-[ "$plain" = "nanosleep from libc.so.6" ] || { echo "FAIL plain run: $plain"; exit 1; }
+plain=$("$prog" hub)
+case "$plain" in *"after usleep: 0") ;; *) echo "FAIL plain run: $plain"; exit 1 ;; esac
 
 mkdir -p "$tmp/checkout/tools"
 cp "$src/tools/grove-run" "$tmp/checkout/tools/grove-run"
@@ -33,10 +34,24 @@ if GROVE_LIBDIR="$build/lib/hooks" "$src/tools/grove-run" "$prog" where >/dev/nu
     echo "FAIL: GROVE_LIBDIR without libgrove.so was accepted"; exit 1
 fi
 mkdir -p "$tmp/libs"
+ln -s "$build/lib/hooks/libgrove-run.so" "$tmp/libs/libgrove-run.so"
 ln -s "$build/lib/hooks/libgrove-hooks.so" "$tmp/libs/libgrove-hooks.so"
 ln -s "$build/lib/libgrove.so" "$tmp/libs/libgrove.so"
 GROVE_LIBDIR="$tmp/libs" check "checkout launcher (GROVE_LIBDIR)" "$src/tools/grove-run"
 check "build-tree launcher" "$build/lib/hooks/grove-run"
+GROVE_RUN_EAGER=1 check "build-tree launcher, eager" "$build/lib/hooks/grove-run"
+[ "$(GROVE_RUN_EAGER=1 "$build/lib/hooks/grove-run" "$prog" where)" = "nanosleep from libgrove-hooks.so" ] \
+    || { echo "FAIL: eager mode does not preload libgrove-hooks"; exit 1; }
+[ "$("$build/lib/hooks/grove-run" "$prog" where)" = "nanosleep from libgrove-run.so" ] \
+    || { echo "FAIL: lazy mode does not preload libgrove-run"; exit 1; }
+
+# Children: plain by default (the program's own environment, which they
+# inherit, has no trace of grove); --children keeps the preload.
+leaks=$("$build/lib/hooks/grove-run" env | grep -E '^(LD_PRELOAD=.*libgrove|GROVE_PATCH|GROVE_CHILDREN|GROVE_RUN_|GLIBC_TUNABLES=)' || true)
+[ -z "$leaks" ] || { echo "FAIL: the environment children inherit still has: $leaks"; exit 1; }
+"$build/lib/hooks/grove-run" --children env | grep -q '^LD_PRELOAD=.*libgrove-run.so' \
+    || { echo "FAIL: --children dropped the preload"; exit 1; }
+echo "ok   children run plainly unless --children"
 
 meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/dest" >"$tmp/install.log" 2>&1 \
     || { cat "$tmp/install.log"; echo "FAIL: meson install"; exit 1; }

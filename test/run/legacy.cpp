@@ -13,6 +13,8 @@
 //   cloexec         the fds an exec'd child sees after the hub, pool and
 //                   signal machinery were used
 //   count-fds       (the child of cloexec) prints its open fds
+//   green-threads   pthread_create/join/exit/self/equal/getattr_np and keys
+//                   (run under grove-run --green-threads too)
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -235,6 +237,10 @@ int listener(int* port) {
 }
 
 int eintr() {
+    // Under grove-run, the first call that waits loads grove: a signal that
+    // lands while it loads comes before the wait (as one before a syscall
+    // would), so the alarms below are armed only once it is loaded.
+    usleep(1000);
     sem_init(&g_signalled, 0, 0);
     for (const bool restart : {false, true}) {
         char c;
@@ -323,6 +329,57 @@ int eintr() {
     return 0;
 }
 
+// --- green threads: pthread semantics ------------------------------------------
+
+pthread_key_t g_key;
+std::atomic<int> g_destroyed{0};
+pthread_t g_seen_self;
+
+void destroy_value(void* v) {
+    g_destroyed.fetch_add(1);
+    delete static_cast<int*>(v);
+}
+
+void* worker(void* arg) {
+    g_seen_self = pthread_self();
+    pthread_setspecific(g_key, new int(*static_cast<int*>(arg)));
+    pthread_attr_t attr;
+    size_t stack = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstacksize(&attr, &stack);
+        pthread_attr_destroy(&attr);
+    }
+    std::printf("  own key value: %d; stack >= 256 KiB and < 1 MiB: %s\n",
+                *static_cast<int*>(pthread_getspecific(g_key)), stack >= 256 * 1024 && stack < 1024 * 1024 ? "yes" : "no");
+    usleep(1000);  // a green thread switches here; the other one must see its own key value
+    std::printf("  key value after a switch: %d\n", *static_cast<int*>(pthread_getspecific(g_key)));
+    if (*static_cast<int*>(arg) == 2) pthread_exit(reinterpret_cast<void*>(42));
+    return reinterpret_cast<void*>(7);
+}
+
+int green_threads() {
+    pthread_key_create(&g_key, destroy_value);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int one = 1, two = 2;
+    pthread_t a, b;
+    pthread_create(&a, &attr, worker, &one);
+    void* ra = nullptr;
+    pthread_join(a, &ra);
+    std::printf("thread 1: returned %ld, pthread_self inside == its id: %s\n", reinterpret_cast<long>(ra),
+                pthread_equal(g_seen_self, a) ? "yes" : "no");
+    pthread_create(&b, &attr, worker, &two);
+    void* rb = nullptr;
+    pthread_join(b, &rb);
+    std::printf("thread 2: pthread_exit value %ld, differs from main: %s\n", reinterpret_cast<long>(rb),
+                pthread_equal(b, pthread_self()) ? "no" : "yes");
+    std::printf("key destructors run: %d; main's key value: %s\n", g_destroyed.load(),
+                pthread_getspecific(g_key) ? "set" : "null");
+    pthread_attr_destroy(&attr);
+    return 0;
+}
+
 // --- descriptors an exec'd child inherits --------------------------------------
 
 int cloexec(const char* self) {
@@ -361,6 +418,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(mode, "wrong-end")) return wrong_end();
     if (!std::strcmp(mode, "eintr")) return eintr();
     if (!std::strcmp(mode, "cloexec")) return cloexec(argv[0]);
+    if (!std::strcmp(mode, "green-threads")) return green_threads();
     if (!std::strcmp(mode, "count-fds")) {
         std::printf("fds open in an exec'd child: %d\n", count_fds(nullptr));
         return 0;
