@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "clock.hpp"
+#include "observer.hpp"
 #include "runtime.hpp"
-#include "util/observe.hpp"
 
 namespace grove {
 
@@ -73,10 +73,10 @@ void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
     state_.phase = Phase::Scheduled;
     GreenletBase& parent = *hub.current_greenlet();
     state_.parent_ident = parent.minimal_ident();
-    if (hub.timing()) state_.spawned_at_ns = detail::now_ns();
+    if (hub.timing()) state_.spawned_at_ns = detail::real_now_ns();
     hub.add_live(*this);
     hub.schedule(this);
-    if (detail::g_spawn_subscribed.load(std::memory_order_relaxed)) detail::fire_spawned(*this, parent);
+    detail::observe_spawn(*this, parent);
 }
 
 void GreenletBase::start_later(Duration delay) {

@@ -28,8 +28,9 @@
 
 #include "clock.hpp"
 #include "context.hpp"
+#include "observer.hpp"
 #include "report.hpp"
-#include "util/observe.hpp"
+#include "wait_object.hpp"
 
 namespace grove::detail {
 
@@ -132,8 +133,9 @@ HubImpl::HubImpl() {
     h.phase = Phase::Running;
     h.hub = this;
     current_ = &main_;
-    timing_ = greenlet_timing_enabled();
-    if (timing_) slice_start_ns_ = now_ns();
+    Observer* o = observer();
+    timing_ = o && o->timing_wanted();
+    if (timing_) slice_start_ns_ = real_now_ns();
     context_thread_init(m.ctx);
     stacks_.allocate(h.ctx, kHubStackSize);
     context_make(h.ctx, &Runtime::greenlet_main);
@@ -141,7 +143,7 @@ HubImpl::HubImpl() {
 }
 
 HubImpl::~HubImpl() {
-    unregister_hub(*this);
+    if (Observer* o = observer()) o->hub_destroyed(*this);
     {
         std::lock_guard<std::mutex> lock(remote_->mutex_);
         remote_->hub_ = nullptr;
@@ -165,7 +167,7 @@ HubImpl& HubImpl::create() {
     (void)config::current();  // a bad GROVE_* value is an error here, before any hub exists
     t_owner.touch();
     t_hub = new HubImpl();
-    register_hub(*t_hub);
+    if (Observer* o = observer()) o->hub_created(*t_hub);
     return *t_hub;
 }
 
@@ -665,7 +667,7 @@ void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_p
     s.exit = std::move(exit);
     s.pending = nullptr;
     hub.remove_live(g);
-    if (g_death_subscribed.load(std::memory_order_relaxed)) fire_died(g);
+    observe_death(g);
     g.waiters().notify_all();
     if (s.error || !s.links.empty()) hub.queue_notification(g);
 }

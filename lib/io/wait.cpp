@@ -24,7 +24,7 @@
 // number. An EV_ERROR (libev found the fd invalid) wakes every wait with
 // EBADF and leaves the entry stopped and untrusted.
 #include "fd_wait.hpp"
-#include "../util/observe.hpp"
+#include "../wait_object.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

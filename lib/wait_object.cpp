@@ -12,7 +12,7 @@
 
 #include <grove/waiter.hpp>
 
-#include "observe.hpp"
+#include "wait_object.hpp"
 
 namespace grove::detail {
 namespace {
