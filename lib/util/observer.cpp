@@ -1,6 +1,9 @@
 // grove internal — lib/util/ plugged into the core: the observer the core
 // calls at hub creation and destruction, spawn and death (lib/observer.hpp).
-// Registered when the library is loaded, before any hub can exist.
+// Registered when the library is loaded, before any hub can exist. grove is
+// built as a shared library (meson.build's default_library), so this object is
+// always loaded with it; a static libgrove.a would need it linked whole
+// (nothing references it by name: that is the point of the inversion).
 #include "../observer.hpp"
 
 #include "observe.hpp"
