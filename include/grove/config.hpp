@@ -22,7 +22,7 @@
 namespace grove::config {
 
 struct Settings {
-    /// GROVE_STACK_SIZE (bytes, or with a k/K, m/M suffix; 16K..1G): usable
+    /// GROVE_STACK_SIZE (bytes, or with a k/K, m/M, g/G suffix; 16K..1G): usable
     /// stack bytes of a greenlet that does not ask for a size. 0: 128 KiB
     /// (×4 under AddressSanitizer, whose redzones need room).
     std::size_t stack_size = 0;
@@ -62,6 +62,11 @@ struct Settings {
     /// and spawn time, shown by the run info. Costs one clock read per switch
     /// (~20 ns here, bench/monitor_bench.cpp); off, nothing.
     bool greenlet_timing = false;
+    /// GROVE_NO_GUARD_INSTALL (boolean; true turns this off): use the kernel's
+    /// in-mapping guard pages (MADV_GUARD_INSTALL, Linux 6.13+) when it has
+    /// them. Off, stacks are guarded as on older kernels (own mapping, within
+    /// guard_budget); meant for testing that path.
+    bool guard_install = true;
 };
 
 /// The defaults overridden by every GROVE_* variable that is set and not

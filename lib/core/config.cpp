@@ -1,5 +1,6 @@
 // grove internal — grove::config: parsing GROVE_* variables, validation, and
-// the once-read settings.
+// the once-read settings. The only place that reads the environment for a
+// setting: the rest of grove asks config::current().
 //
 // Every parser reports with the same shape, so a user sees which variable
 // and which text were wrong:
@@ -168,6 +169,7 @@ Settings from_environment() {
     if (const char* v = env("GROVE_RESOLVER")) s.resolver = v;
     if (const char* v = env("GROVE_LOG_LEVEL")) s.log_level = lower(v);
     if (const char* v = env("GROVE_GREENLET_TIMING")) s.greenlet_timing = parse_bool("GROVE_GREENLET_TIMING", v);
+    if (const char* v = env("GROVE_NO_GUARD_INSTALL")) s.guard_install = !parse_bool("GROVE_NO_GUARD_INSTALL", v);
     check(s, true, &env_text);
     return s;
 }

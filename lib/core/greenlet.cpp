@@ -12,8 +12,8 @@
 #include "context.hpp"
 #include "local_storage.hpp"
 #include "report.hpp"
+#include "observer.hpp"
 #include "runtime.hpp"
-#include "util/observe.hpp"
 
 namespace grove {
 
@@ -79,10 +79,10 @@ void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
     state_.phase = Phase::Scheduled;
     GreenletBase& parent = *hub.current_greenlet();
     state_.parent_ident = parent.minimal_ident();
-    if (hub.timing()) state_.spawned_at_ns = detail::now_ns();
+    if (hub.timing()) state_.spawned_at_ns = detail::real_now_ns();
     hub.add_live(*this);
     hub.schedule(this);
-    if (detail::g_spawn_subscribed.load(std::memory_order_relaxed)) detail::fire_spawned(*this, parent);
+    detail::observe_spawn(*this, parent);
 }
 
 void GreenletBase::start_later(Duration delay) {
@@ -331,7 +331,7 @@ void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_p
     s.exit = std::move(exit);
     s.pending = nullptr;
     hub.remove_live(g);
-    if (g_death_subscribed.load(std::memory_order_relaxed)) fire_died(g);
+    observe_death(g);
     g.waiters().notify_all();
     if (s.error || !s.links.empty()) hub.queue_notification(g);
 }

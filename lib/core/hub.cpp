@@ -29,7 +29,8 @@
 #include "context.hpp"
 #include "local_storage.hpp"
 #include "report.hpp"
-#include "util/observe.hpp"
+#include "observer.hpp"
+#include "wait_object.hpp"
 
 namespace grove::detail {
 
@@ -74,8 +75,9 @@ HubImpl::HubImpl() {
     h.phase = Phase::Running;
     h.hub = this;
     current_ = &main_;
-    timing_ = greenlet_timing_enabled();
-    if (timing_) slice_start_ns_ = now_ns();
+    Observer* o = observer();
+    timing_ = o && o->timing_wanted();
+    if (timing_) slice_start_ns_ = real_now_ns();
     context_thread_init(m.ctx);
     stacks_.allocate(h.ctx, kHubStackSize);
     context_make(h.ctx, &Runtime::greenlet_main);
@@ -83,7 +85,7 @@ HubImpl::HubImpl() {
 }
 
 HubImpl::~HubImpl() {
-    unregister_hub(*this);
+    if (Observer* o = observer()) o->hub_destroyed(*this);
     {
         auto& remote = static_cast<RemoteImpl&>(*remote_);
         std::lock_guard<std::mutex> lock(remote.mutex);
@@ -102,7 +104,7 @@ HubImpl& HubImpl::create() {
     (void)config::current();  // a bad GROVE_* value is an error here, before any hub exists
     t_owner.touch();
     t_hub = new HubImpl();
-    register_hub(*t_hub);
+    if (Observer* o = observer()) o->hub_created(*t_hub);
     return *t_hub;
 }
 

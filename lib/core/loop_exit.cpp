@@ -8,7 +8,7 @@
 #include <grove/exceptions.hpp>
 
 #include "runtime.hpp"
-#include "util/observe.hpp"
+#include "wait_object.hpp"
 
 namespace grove::detail {
 

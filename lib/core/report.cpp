@@ -30,6 +30,8 @@
 #include <grove/detail/describe.hpp>
 #include <grove/exceptions.hpp>
 
+#include "frames.hpp"
+
 #if GROVE_HAVE_STACKTRACE
 #include <boost/stacktrace/frame.hpp>
 #endif
@@ -164,45 +166,9 @@ std::string without_clone_suffix(std::string name) {
     return name;
 }
 
-bool name_contains(const Frame& frame, std::initializer_list<std::string_view> needles) {
-    for (const std::string_view needle : needles)
-        if (frame.function.find(needle) != std::string::npos) return true;
-    return false;
-}
-
 // __cxa_throw itself and sanitizer interceptors of it.
 bool is_throw_machinery(const Frame& frame) {
     return name_contains(frame, {"__cxa_throw", "__interceptor_", "__asan", "__sanitizer"});
-}
-
-// Where user code ends and the greenlet trampoline, thread start or process
-// start begins: this frame and everything outward of it is noise.
-bool is_runtime_entry(const Frame& frame) {
-    return name_contains(frame,
-                         {"grove::detail::Runtime", "boost::context", "make_fcontext", "start_thread", "__libc_start"});
-}
-
-// The shared object of the C++ runtime itself (libstdc++.so.6, or the
-// executable when it is linked in statically).
-const std::string& cxx_runtime_object() {
-    static const std::string path = [] {
-        Dl_info info{};
-        const bool found = dladdr(reinterpret_cast<const void*>(&std::terminate), &info) != 0 && info.dli_fname;
-        return found ? std::string(info.dli_fname) : std::string();
-    }();
-    return path;
-}
-
-// std::__invoke, std::apply, std::thread's _State_impl, and libstdc++'s
-// nameless internals (execute_native_thread_routine): glue between the
-// runtime and the user's callable. A nameless frame elsewhere may be the
-// user's own code (an executable without debug info), so it stays.
-// grove's own Greenlet<R>::run_body and the CallableGreenlet that calls the
-// spawned function are glue of the same kind.
-bool is_glue(const Frame& frame) {
-    if (frame.function.empty()) return !frame.object.empty() && frame.object == cxx_runtime_object();
-    return frame.function.starts_with("std::") || frame.function.starts_with("grove::Greenlet<") ||
-           frame.function.starts_with("grove::detail::CallableGreenlet<");
 }
 
 // `frames` is innermost first.

@@ -175,7 +175,7 @@ public:
     std::string describe_waiters() const;
     std::string describe_join_cycle() const;
 
-    // Observability (lib/util/): run info and the monitor read these.
+    // Observability: lib/util/ (run info, the monitor) reads these.
     GreenletBase* live_head() const noexcept { return live_head_; }
     GreenletBase& main_greenlet() noexcept { return main_; }
     GreenletBase& hub_greenlet() noexcept { return hub_greenlet_; }
@@ -189,7 +189,7 @@ public:
     /// Fills `pcs` with the return addresses of suspended `target`'s stack,
     /// innermost first, by resuming it for an instant at its switch point
     /// (it runs none of its own code, and stays ready or parked as it was);
-    /// returns how many (lib/util/probe.cpp). Hub's thread only; `target` must
+    /// returns how many (lib/core/probe.cpp). Hub's thread only; `target` must
     /// have begun, be alive and not be running.
     std::size_t probe_stack(GreenletBase& target, std::uintptr_t* pcs, std::size_t capacity) noexcept;
 
@@ -234,7 +234,7 @@ private:
         if (timing_) [[unlikely]]
             account_time(cur);
     }
-    void account_time(GreenletBase* cur) noexcept;  // lib/util/timing.cpp
+    void account_time(GreenletBase* cur) noexcept;  // lib/core/observer.cpp
 
     Loop loop_{&HubImpl::wakeup_cb, &HubImpl::posted_cb, this};
     MainGreenlet main_;

@@ -52,36 +52,10 @@ std::size_t round_to_pages(std::size_t n) {
 // each); the rest stays for everything else the process maps.
 std::size_t compute_guard_budget() {
     if (const std::size_t configured = config::current().guard_budget) return configured;
-    if (const char* env = std::getenv("GROVE_GUARD_BUDGET")) return std::strtoull(env, nullptr, 10);
     std::size_t max_maps = 65530;
     std::ifstream f("/proc/sys/vm/max_map_count");
     if (f) f >> max_maps;
     return max_maps / 4;
-}
-
-std::size_t parse_size(const char* text) {
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long n = std::strtoull(text, &end, 10);
-    if (errno || end == text) throw std::invalid_argument(std::string("GROVE_STACK_SIZE: not a size: '") + text + "'");
-    switch (*end) {
-        case 'k':
-        case 'K':
-            n <<= 10;
-            ++end;
-            break;
-        case 'm':
-        case 'M':
-            n <<= 20;
-            ++end;
-            break;
-        default:
-            break;
-    }
-    if (*end != '\0') throw std::invalid_argument(std::string("GROVE_STACK_SIZE: not a size: '") + text + "'");
-    if (n < 16 * 1024 || n > (1ULL << 30))
-        throw std::invalid_argument(std::string("GROVE_STACK_SIZE: must be between 16K and 1G, got '") + text + "'");
-    return static_cast<std::size_t>(n);
 }
 
 void write_canary(void* base) noexcept { std::memcpy(base, &kCanary, sizeof kCanary); }
@@ -95,7 +69,7 @@ void write_canary(void* base) noexcept { std::memcpy(base, &kCanary, sizeof kCan
 // each and stop at the budget.
 bool kernel_guard_install() {
     static const bool supported = [] {
-        if (std::getenv("GROVE_NO_GUARD_INSTALL")) return false;
+        if (!config::current().guard_install) return false;
         const std::size_t page = page_size();
         void* p = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED) return false;
@@ -115,10 +89,7 @@ void prepare_memory(void* base, std::size_t size) noexcept {
 std::size_t default_stack_size() {
     static const std::size_t size = [] {
         std::size_t n = 128 * 1024;
-        if (const std::size_t configured = config::current().stack_size)
-            n = configured;
-        else if (const char* env = std::getenv("GROVE_STACK_SIZE"); env && *env)
-            n = parse_size(env);
+        if (const std::size_t configured = config::current().stack_size) n = configured;
 #if GROVE_ASAN
         n *= 4;  // ASan's redzones and fake frames need room
 #endif

@@ -171,14 +171,7 @@ bool ThreadPool::join(std::optional<Duration> timeout) {
 
 ThreadPool& get_threadpool() {
     thread_local std::unique_ptr<ThreadPool> pool;
-    if (!pool) {
-        std::size_t n = config::current().threadpool_size;
-        if (const char* env = std::getenv("GROVE_THREADPOOL_SIZE")) {
-            const long v = std::strtol(env, nullptr, 10);
-            if (v > 0) n = static_cast<std::size_t>(v);
-        }
-        pool = std::make_unique<ThreadPool>(n);
-    }
+    if (!pool) pool = std::make_unique<ThreadPool>(config::current().threadpool_size);
     return *pool;
 }
 

@@ -3,7 +3,7 @@
 // table, its watchers and their invariants).
 #include "fd_wait.hpp"
 #include "../runtime.hpp"
-#include "../util/observe.hpp"
+#include "../core/wait_object.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

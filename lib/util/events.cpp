@@ -18,6 +18,7 @@
 #include <grove/greenlet.hpp>
 
 #include "../report.hpp"
+#include "../core/observer.hpp"
 #include "observe.hpp"
 
 namespace grove::events {
@@ -127,12 +128,12 @@ Registry<E>& registry();
 
 template <>
 Registry<GreenletSpawned>& registry() {
-    static auto* r = new Registry<GreenletSpawned>("GreenletSpawned", &detail::g_spawn_subscribed);
+    static auto* r = new Registry<GreenletSpawned>("GreenletSpawned", &detail::g_observe_spawns);
     return *r;
 }
 template <>
 Registry<GreenletDied>& registry() {
-    static auto* r = new Registry<GreenletDied>("GreenletDied", &detail::g_death_subscribed);
+    static auto* r = new Registry<GreenletDied>("GreenletDied", &detail::g_observe_deaths);
     return *r;
 }
 template <>
@@ -164,9 +165,6 @@ Subscription subscribe(std::function<void(const MemoryUsageThresholdExceeded&)> 
 }  // namespace grove::events
 
 namespace grove::detail {
-
-std::atomic<bool> g_spawn_subscribed{false};
-std::atomic<bool> g_death_subscribed{false};
 
 void fire_spawned(GreenletBase& greenlet, GreenletBase& parent) noexcept {
     events::registry<events::GreenletSpawned>().fire(events::GreenletSpawned{greenlet, parent});

@@ -35,7 +35,7 @@
 
 #include "../report.hpp"
 #include "../runtime.hpp"
-#include "frames.hpp"
+#include "../core/frames.hpp"
 #include "hub_registry.hpp"
 #include "observe.hpp"
 

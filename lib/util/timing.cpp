@@ -1,15 +1,13 @@
-// grove internal — per-greenlet running time and spawn time.
+// grove internal — whether hubs measure per-greenlet running time and spawn time.
 //
 // Off by default: the switch path then only tests the hub's timing_ flag.
-// On (config greenlet_timing, or the monitor), every switch reads the clock
-// once (steady_clock through the vDSO, ~20 ns) and charges the slice that just
-// ended to the greenlet that ran it.
+// On (config greenlet_timing, or enable_greenlet_timing()), every switch reads
+// the clock once and charges the slice that just ended to the greenlet that
+// ran it (HubImpl::account_time, lib/observer.cpp).
 #include <atomic>
-#include <chrono>
 
 #include <grove/config.hpp>
 
-#include "../runtime.hpp"
 #include "observe.hpp"
 
 namespace grove::detail {
@@ -27,16 +25,5 @@ bool greenlet_timing_enabled() noexcept {
 }
 
 void enable_greenlet_timing() noexcept { g_timing.store(true, std::memory_order_relaxed); }
-
-std::int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-void HubImpl::account_time(GreenletBase* cur) noexcept {
-    const std::int64_t now = now_ns();
-    Runtime::state(*cur).run_ns += static_cast<std::uint64_t>(now - slice_start_ns_);
-    slice_start_ns_ = now;
-}
 
 }  // namespace grove::detail

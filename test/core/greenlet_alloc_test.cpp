@@ -45,10 +45,16 @@ TEST_F(GreenletAlloc, ABlockIsNeverHandedOutForALargerSizeClass) {
     greenlet_block_free(big, 1000);
 }
 
+// A cached small block waits on its list; the large request must not get it
+// (or any block smaller than asked): malloc itself vouches for the size.
 TEST_F(GreenletAlloc, ABlockBeyondTheLargestClassIsUsableInFull) {
-    void* huge = greenlet_block_allocate(64 * 1024);
-    std::memset(huge, 0xcd, 64 * 1024);
-    greenlet_block_free(huge, 64 * 1024);
+    constexpr std::size_t kHuge = 64 * 1024;
+    void* small = greenlet_block_allocate(16);
+    greenlet_block_free(small, 16);
+    void* huge = greenlet_block_allocate(kHuge);
+    EXPECT_GE(malloc_usable_size(huge), kHuge);
+    std::memset(huge, 0xcd, kHuge);
+    greenlet_block_free(huge, kHuge);
 }
 
 TEST_F(GreenletAlloc, AGreenletDroppedOnAnotherThreadIsFreedThereSafely) {

@@ -17,9 +17,10 @@ using namespace std::chrono_literals;
 namespace grove {
 namespace {
 
-using Greenlet_ = test::LeakChecked;
+// Suite GreenletTest, not Greenlet: the test bodies use grove::Greenlet by its own name.
+using GreenletTest = test::LeakChecked;
 
-TEST_F(Greenlet_, SpawnRunsOnALaterTurnNotInline) {
+TEST_F(GreenletTest, SpawnRunsOnALaterTurnNotInline) {
     std::vector<int> order;
     auto g = spawn([&] { order.push_back(2); });
     order.push_back(1);
@@ -29,14 +30,14 @@ TEST_F(Greenlet_, SpawnRunsOnALaterTurnNotInline) {
     EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
-TEST_F(Greenlet_, GetReturnsTheValue) {
+TEST_F(GreenletTest, GetReturnsTheValue) {
     auto g = spawn([](int a, int b) { return a + b; }, 2, 3);
     EXPECT_EQ(*g->get(), 5);
     EXPECT_TRUE(g->successful());
     EXPECT_FALSE(g->exception());
 }
 
-TEST_F(Greenlet_, GetRethrowsTheGreenletsError) {
+TEST_F(GreenletTest, GetRethrowsTheGreenletsError) {
     test::StderrCapture quiet;
     auto g = spawn([] { throw std::runtime_error("boom"); });
     EXPECT_THROW(g->get(), std::runtime_error);
@@ -45,26 +46,26 @@ TEST_F(Greenlet_, GetRethrowsTheGreenletsError) {
     EXPECT_TRUE(g->exception());
 }
 
-TEST_F(Greenlet_, GetWithoutBlockingOnUnfinishedThrowsTimeoutError) {
+TEST_F(GreenletTest, GetWithoutBlockingOnUnfinishedThrowsTimeoutError) {
     auto g = spawn([] { sleep(10ms); });
     EXPECT_THROW(g->get(false), TimeoutError);
     EXPECT_THROW(g->get(true, 1ms), TimeoutError);
     g->join();
 }
 
-TEST_F(Greenlet_, MoveOnlyArgumentsAndResults) {
+TEST_F(GreenletTest, MoveOnlyArgumentsAndResults) {
     auto g = spawn([](std::unique_ptr<int> p) { return std::make_unique<int>(*p + 1); }, std::make_unique<int>(41));
     auto outcome = g->get();
     EXPECT_EQ(**outcome, 42);
 }
 
-TEST_F(Greenlet_, SleepInPlainMainJustWorks) {
+TEST_F(GreenletTest, SleepInPlainMainJustWorks) {
     const auto t0 = Clock::now();
     sleep(20ms);
     EXPECT_GE(Clock::now() - t0, 19ms);
 }
 
-TEST_F(Greenlet_, SpawnLaterStartsAfterTheDelay) {
+TEST_F(GreenletTest, SpawnLaterStartsAfterTheDelay) {
     const auto t0 = Clock::now();
     Clock::time_point ran;
     auto g = spawn_later(30ms, [&] { ran = Clock::now(); });
@@ -78,14 +79,14 @@ struct Adder : Greenlet<int> {
     int a_, b_;
 };
 
-TEST_F(Greenlet_, SubclassWithRunIsMadeNotStarted) {
+TEST_F(GreenletTest, SubclassWithRunIsMadeNotStarted) {
     auto g = make<Adder>(20, 22);
     EXPECT_FALSE(g->started());
     g->start();
     EXPECT_EQ(*g->get(), 42);
 }
 
-TEST_F(Greenlet_, StartTwiceIsANoOp) {
+TEST_F(GreenletTest, StartTwiceIsANoOp) {
     int runs = 0;
     auto g = spawn([&] { ++runs; });
     g->start();
@@ -95,7 +96,7 @@ TEST_F(Greenlet_, StartTwiceIsANoOp) {
     EXPECT_EQ(runs, 1);
 }
 
-TEST_F(Greenlet_, JoinSelfIsAClearError) {
+TEST_F(GreenletTest, JoinSelfIsAClearError) {
     Ref<Greenlet<void>> g;
     std::string message;
     g = spawn([&] {
@@ -109,13 +110,13 @@ TEST_F(Greenlet_, JoinSelfIsAClearError) {
     EXPECT_NE(message.find("cannot join itself"), std::string::npos) << message;
 }
 
-TEST_F(Greenlet_, JoinTimesOutAndReturnsFalse) {
+TEST_F(GreenletTest, JoinTimesOutAndReturnsFalse) {
     auto g = spawn([] { sleep(50ms); });
     EXPECT_FALSE(g->join(5ms));
     EXPECT_TRUE(g->join());
 }
 
-TEST_F(Greenlet_, NamesAndIdentsAreStable) {
+TEST_F(GreenletTest, NamesAndIdentsAreStable) {
     auto a = spawn([] {});
     auto b = spawn_with(SpawnOptions{.stack_size = 0, .name = "worker"}, [] {});
     EXPECT_NE(a->minimal_ident(), b->minimal_ident());
@@ -125,7 +126,7 @@ TEST_F(Greenlet_, NamesAndIdentsAreStable) {
     joinall({a, b});
 }
 
-TEST_F(Greenlet_, GetcurrentNamesTheRunningGreenlet) {
+TEST_F(GreenletTest, GetcurrentNamesTheRunningGreenlet) {
     GreenletBase* main = getcurrent();
     GreenletBase* inside = nullptr;
     auto g = spawn([&] { inside = getcurrent(); });
@@ -134,7 +135,7 @@ TEST_F(Greenlet_, GetcurrentNamesTheRunningGreenlet) {
     EXPECT_EQ(getcurrent(), main);
 }
 
-TEST_F(Greenlet_, CustomStackSizeIsHonoured) {
+TEST_F(GreenletTest, CustomStackSizeIsHonoured) {
     auto g = spawn_with(SpawnOptions{.stack_size = 1 << 20, .name = {}}, [] {
         volatile char big[600 * 1024];
         big[0] = 1;
@@ -144,7 +145,7 @@ TEST_F(Greenlet_, CustomStackSizeIsHonoured) {
     EXPECT_EQ(*g->get(), 3);
 }
 
-TEST_F(Greenlet_, ErrnoIsPerGreenlet) {
+TEST_F(GreenletTest, ErrnoIsPerGreenlet) {
     std::vector<int> seen;
     std::vector<Ref<GreenletBase>> gs;
     for (int i = 1; i <= 50; ++i)
@@ -160,7 +161,7 @@ TEST_F(Greenlet_, ErrnoIsPerGreenlet) {
     EXPECT_EQ(seen, std::vector<int>(50, 1));
 }
 
-TEST_F(Greenlet_, HundredThousandGreenletsSpawnedAndJoined) {
+TEST_F(GreenletTest, HundredThousandGreenletsSpawnedAndJoined) {
     constexpr int n = 100000;
     std::vector<Ref<GreenletBase>> gs;
     gs.reserve(n);

@@ -15,9 +15,10 @@ using namespace std::chrono_literals;
 namespace grove {
 namespace {
 
-using Hub_ = test::LeakChecked;
+// Suite HubTest, not Hub: the test bodies use grove::Hub by its own name.
+using HubTest = test::LeakChecked;
 
-TEST_F(Hub_, EachThreadHasItsOwnHub) {
+TEST_F(HubTest, EachThreadHasItsOwnHub) {
     Hub* main_hub = &get_hub();
     Hub* other = nullptr;
     int done = 0;
@@ -37,7 +38,7 @@ TEST_F(Hub_, EachThreadHasItsOwnHub) {
     EXPECT_EQ(done, 10);
 }
 
-TEST_F(Hub_, GreenletsStillSuspendedAtThreadExitAreUnwound) {
+TEST_F(HubTest, GreenletsStillSuspendedAtThreadExitAreUnwound) {
     std::atomic<bool> unwound{false};
     std::thread t([&] {
         spawn([&] {
@@ -53,7 +54,7 @@ TEST_F(Hub_, GreenletsStillSuspendedAtThreadExitAreUnwound) {
     EXPECT_TRUE(unwound);
 }
 
-TEST_F(Hub_, RemotePostRunsOnTheHubThreadAndWakesIt) {
+TEST_F(HubTest, RemotePostRunsOnTheHubThreadAndWakesIt) {
     auto remote = get_hub().remote();
     Waiter w("posted");
     Hub::KeepAlive busy;
@@ -62,13 +63,13 @@ TEST_F(Hub_, RemotePostRunsOnTheHubThreadAndWakesIt) {
     t.join();
 }
 
-TEST_F(Hub_, RemotePostAfterDestroyReturnsFalse) {
+TEST_F(HubTest, RemotePostAfterDestroyReturnsFalse) {
     auto remote = get_hub().remote();
     get_hub().destroy();
     EXPECT_FALSE(remote->post([] {}));
 }
 
-TEST_F(Hub_, UsingAGreenletFromAnotherThreadIsAClearError) {
+TEST_F(HubTest, UsingAGreenletFromAnotherThreadIsAClearError) {
     auto g = spawn([] { sleep(10ms); });
     std::string message;
     std::thread t([&] {
@@ -83,7 +84,7 @@ TEST_F(Hub_, UsingAGreenletFromAnotherThreadIsAClearError) {
     g->join();
 }
 
-TEST_F(Hub_, RunCallbackRunsOnTheHub) {
+TEST_F(HubTest, RunCallbackRunsOnTheHub) {
     bool ran = false;
     get_hub().run_callback([&] { ran = true; });
     sleep(1ms);

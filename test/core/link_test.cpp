@@ -18,6 +18,11 @@ namespace {
 
 using Link = test::LeakChecked;
 
+// Links run from the hub after death. Instead of sleeping "long enough", the
+// tests let the hub run until it has nothing left to do: every queued
+// notification (and any pass it queues) has run when this returns.
+void run_hub_dry() { ASSERT_TRUE(get_hub().join()); }
+
 TEST_F(Link, LinksFireExactlyOnceAfterDeath) {
     int calls = 0;
     auto g = spawn([] { sleep(1ms); });
@@ -26,8 +31,8 @@ TEST_F(Link, LinksFireExactlyOnceAfterDeath) {
         ++calls;
     });
     g->join();
-    sleep(2ms);
-    sleep();
+    run_hub_dry();
+    run_hub_dry();
     EXPECT_EQ(calls, 1);
 }
 
@@ -36,9 +41,9 @@ TEST_F(Link, LinkAddedAfterDeathStillFiresOnce) {
     auto g = spawn([] {});
     g->join();
     g->link([&](GreenletBase&) { ++calls; });
-    sleep(1ms);
+    run_hub_dry();
     EXPECT_EQ(calls, 1);
-    sleep(1ms);
+    run_hub_dry();
     EXPECT_EQ(calls, 1);
 }
 
@@ -53,7 +58,7 @@ TEST_F(Link, ValueAndExceptionLinksFilterByOutcome) {
         g->link_exception([&log, who](GreenletBase&) { log.push_back(who + ":exception"); });
     }
     joinall({ok, bad});
-    sleep(1ms);
+    run_hub_dry();
     std::sort(log.begin(), log.end());
     EXPECT_EQ(log, (std::vector<std::string>{"bad:exception", "ok:value"}));
 }
@@ -65,7 +70,7 @@ TEST_F(Link, UnlinkRemovesAPendingLink) {
     EXPECT_TRUE(g->unlink(id));
     EXPECT_FALSE(g->unlink(id));
     g->join();
-    sleep(1ms);
+    run_hub_dry();
     EXPECT_EQ(calls, 0);
 }
 
@@ -80,8 +85,8 @@ TEST_F(Link, AThrowingLinkAmongThreeIsReportedAndTheOthersRun) {
     });
     g->link([&](GreenletBase&) { ran.push_back(3); });
     g->join();
-    sleep(1ms);
-    sleep(1ms);  // and each ran once only
+    run_hub_dry();
+    run_hub_dry();  // and each ran once only
     EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
     const std::string text = err.take();
     EXPECT_NE(text.find("std::logic_error: bad link"), std::string::npos) << text;
@@ -94,7 +99,7 @@ TEST_F(Link, BlockingInALinkCallbackIsAClearErrorAndTheHubKeepsRunning) {
     auto g = spawn([] {});
     g->link([](GreenletBase&) { sleep(1ms); });
     g->join();
-    sleep(2ms);
+    run_hub_dry();
     const std::string text = err.take();
     EXPECT_NE(text.find("cannot block in the hub"), std::string::npos) << text;
     EXPECT_EQ(*spawn([] { return 1; })->get(), 1);
@@ -108,8 +113,7 @@ TEST_F(Link, LinksAddedDuringNotificationRunOnTheNextPass) {
         who.link([&](GreenletBase&) { log.push_back("added later"); });
     });
     g->join();
-    sleep(1ms);
-    sleep(1ms);
+    run_hub_dry();
     EXPECT_EQ(log, (std::vector<std::string>{"first", "added later"}));
 }
 

@@ -13,9 +13,10 @@ using namespace std::chrono_literals;
 namespace grove {
 namespace {
 
-using LoopExit_ = test::LeakChecked;
+// Suite LoopExitTest, not LoopExit: the test bodies use grove::LoopExit by its own name.
+using LoopExitTest = test::LeakChecked;
 
-TEST_F(LoopExit_, JoiningAGreenletThatWaitsForeverRaisesLoopExitInMain) {
+TEST_F(LoopExitTest, JoiningAGreenletThatWaitsForeverRaisesLoopExitInMain) {
     auto stuck = spawn([] {
         Waiter w("nothing at all");
         w.wait();
@@ -33,7 +34,7 @@ TEST_F(LoopExit_, JoiningAGreenletThatWaitsForeverRaisesLoopExitInMain) {
     EXPECT_TRUE(stuck->dead());
 }
 
-TEST_F(LoopExit_, MessageNamesAJoinCycle) {
+TEST_F(LoopExitTest, MessageNamesAJoinCycle) {
     Ref<Greenlet<void>> a, b;
     a = spawn([&] { b->join(); });
     b = spawn([&] { a->join(); });
@@ -50,12 +51,12 @@ TEST_F(LoopExit_, MessageNamesAJoinCycle) {
     killall({a, b});
 }
 
-TEST_F(LoopExit_, AWaiterWithNothingToWakeItInMain) {
+TEST_F(LoopExitTest, AWaiterWithNothingToWakeItInMain) {
     Waiter w("forever");
     EXPECT_THROW(w.wait(), LoopExit);
 }
 
-TEST_F(LoopExit_, HubJoinRunsUntilNothingIsLeft) {
+TEST_F(LoopExitTest, HubJoinRunsUntilNothingIsLeft) {
     int done = 0;
     for (int i = 0; i < 5; ++i)
         spawn([&done, i] {
@@ -66,13 +67,13 @@ TEST_F(LoopExit_, HubJoinRunsUntilNothingIsLeft) {
     EXPECT_EQ(done, 5);
 }
 
-TEST_F(LoopExit_, HubJoinWithTimeoutReturnsFalseWhileWorkRemains) {
+TEST_F(LoopExitTest, HubJoinWithTimeoutReturnsFalseWhileWorkRemains) {
     auto g = spawn([] { sleep(1s); });
     EXPECT_FALSE(get_hub().join(5ms));
     g->kill();
 }
 
-TEST_F(LoopExit_, IdleResumesWhenNothingElseIsPending) {
+TEST_F(LoopExitTest, IdleResumesWhenNothingElseIsPending) {
     std::vector<int> order;
     auto busy = spawn([&] {
         for (int i = 0; i < 3; ++i) {

@@ -16,9 +16,10 @@ using namespace std::chrono_literals;
 namespace grove {
 namespace {
 
-using Timeout_ = test::LeakChecked;
+// Suite TimeoutTest, not Timeout: the test bodies use grove::Timeout by its own name.
+using TimeoutTest = test::LeakChecked;
 
-TEST_F(Timeout_, FiresAtTheBlockingPoint) {
+TEST_F(TimeoutTest, FiresAtTheBlockingPoint) {
     const auto t0 = Clock::now();
     try {
         Timeout t(20ms);
@@ -31,14 +32,14 @@ TEST_F(Timeout_, FiresAtTheBlockingPoint) {
     EXPECT_LT(Clock::now() - t0, 2s);
 }
 
-TEST_F(Timeout_, CodeThatDoesNotBlockIsNotInterrupted) {
+TEST_F(TimeoutTest, CodeThatDoesNotBlockIsNotInterrupted) {
     Timeout t(0ms);
     volatile long x = 0;
     for (int i = 0; i < 1000; ++i) x = x + i;
     EXPECT_TRUE(t.pending());
 }
 
-TEST_F(Timeout_, CancelledTimeoutNeverFires) {
+TEST_F(TimeoutTest, CancelledTimeoutNeverFires) {
     {
         Timeout t(5ms);
         t.cancel();
@@ -50,7 +51,7 @@ TEST_F(Timeout_, CancelledTimeoutNeverFires) {
     SUCCEED();
 }
 
-TEST_F(Timeout_, NestedTimeoutsSayWhichFired) {
+TEST_F(TimeoutTest, NestedTimeoutsSayWhichFired) {
     Timeout outer(1s);
     try {
         Timeout inner(10ms);
@@ -72,7 +73,7 @@ TEST_F(Timeout_, NestedTimeoutsSayWhichFired) {
     }
 }
 
-TEST_F(Timeout_, OuterFiresFirstThroughAnInnerGuard) {
+TEST_F(TimeoutTest, OuterFiresFirstThroughAnInnerGuard) {
     Timeout outer(10ms);
     try {
         Timeout inner(5s);
@@ -83,7 +84,7 @@ TEST_F(Timeout_, OuterFiresFirstThroughAnInnerGuard) {
     }
 }
 
-TEST_F(Timeout_, CustomExceptionIsThrownInstead) {
+TEST_F(TimeoutTest, CustomExceptionIsThrownInstead) {
     EXPECT_THROW(
         {
             Timeout t(5ms, std::make_exception_ptr(std::runtime_error("custom")));
@@ -92,7 +93,7 @@ TEST_F(Timeout_, CustomExceptionIsThrownInstead) {
         std::runtime_error);
 }
 
-TEST_F(Timeout_, TimeoutErrorIsNotAStdException) {
+TEST_F(TimeoutTest, TimeoutErrorIsNotAStdException) {
     bool caught_by_std = false;
     bool caught_as_timeout = false;
     try {
@@ -109,7 +110,7 @@ TEST_F(Timeout_, TimeoutErrorIsNotAStdException) {
     EXPECT_TRUE(caught_as_timeout);
 }
 
-TEST_F(Timeout_, WithTimeoutAndWithTimeoutOr) {
+TEST_F(TimeoutTest, WithTimeoutAndWithTimeoutOr) {
     EXPECT_EQ(with_timeout(1s, [] { return 5; }), 5);
     EXPECT_THROW(with_timeout(5ms, [] { sleep(5s); }), TimeoutError);
     EXPECT_EQ(with_timeout_or(5ms, -1,
@@ -120,7 +121,7 @@ TEST_F(Timeout_, WithTimeoutAndWithTimeoutOr) {
               -1);
 }
 
-TEST_F(Timeout_, InterruptsJoinAndGreenletWaits) {
+TEST_F(TimeoutTest, InterruptsJoinAndGreenletWaits) {
     auto g = spawn([] { sleep(5s); });
     EXPECT_THROW(
         {
@@ -131,12 +132,12 @@ TEST_F(Timeout_, InterruptsJoinAndGreenletWaits) {
     g->kill();
 }
 
-TEST_F(Timeout_, NaNIsRejected) {
+TEST_F(TimeoutTest, NaNIsRejected) {
     EXPECT_THROW(Timeout(Duration(std::nan(""))), std::invalid_argument);
     EXPECT_THROW(sleep(Duration(std::nan(""))), std::invalid_argument);
 }
 
-TEST_F(Timeout_, ZeroTimeoutOnAReadyGreenletReturnsWithoutSwitching) {
+TEST_F(TimeoutTest, ZeroTimeoutOnAReadyGreenletReturnsWithoutSwitching) {
     auto g = spawn([] {});
     g->join();
     GreenletBase* me = getcurrent();
@@ -148,7 +149,7 @@ TEST_F(Timeout_, ZeroTimeoutOnAReadyGreenletReturnsWithoutSwitching) {
     EXPECT_EQ(detail::Runtime::state(*me).switches, switches_before);
 }
 
-TEST_F(Timeout_, FiringWhileAlreadyRunnableGivesExactlyOneOutcome) {
+TEST_F(TimeoutTest, FiringWhileAlreadyRunnableGivesExactlyOneOutcome) {
     // The greenlet is woken (runnable) and its Timeout fires in the same loop
     // turn: it sees exactly one outcome, and no stale resume happens later.
     int outcomes = 0;

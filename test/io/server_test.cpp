@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include <grove/greenlet.hpp>
 #include <grove/io.hpp>
 #include <grove/spawner.hpp>
+#include <grove/waiter.hpp>
 
 #include "capture.hpp"
 #include "io_test_util.hpp"
@@ -26,6 +28,62 @@ using test::recv_exactly;
 using test::recv_to_eof;
 
 class StreamServerTest : public test::LeakChecked {};
+
+// Counts handlers as they start; the test parks until enough have (instead
+// of polling connection_count() with sleeps).
+class Arrivals {
+public:
+    void arrive() {
+        ++count_;
+        waiters_.notify_all();
+    }
+    void wait_for(int n) {
+        while (count_ < n) {
+            Waiter w("handlers to start", this);
+            WaitNode node(w);
+            waiters_.push_back(node);
+            w.wait();
+        }
+    }
+
+private:
+    int count_ = 0;
+    WaitList waiters_;
+};
+
+// While alive, whatever the process writes to stderr goes into a pipe that
+// the test reads cooperatively, so it can wait for a line to be written.
+class StderrPipe {
+public:
+    StderrPipe() {
+        EXPECT_EQ(::pipe2(fds_, O_CLOEXEC), 0);
+        saved_ = ::dup(2);
+        ::dup2(fds_[1], 2);
+    }
+    ~StderrPipe() {
+        ::dup2(saved_, 2);
+        ::close(saved_);
+        ::close(fds_[1]);
+        notify_close(fds_[0]);
+        ::close(fds_[0]);
+    }
+    /// Parks until a written line contains `needle`; returns all read so far.
+    std::string wait_for(const std::string& needle) {
+        while (text_.find(needle) == std::string::npos) {
+            wait_read(fds_[0], 10s);
+            char buf[4096];
+            const ssize_t n = ::read(fds_[0], buf, sizeof buf);
+            if (n <= 0) break;
+            text_.append(buf, static_cast<std::size_t>(n));
+        }
+        return text_;
+    }
+
+private:
+    int fds_[2] = {-1, -1};
+    int saved_ = -1;
+    std::string text_;
+};
 
 TEST_F(StreamServerTest, EchoesForManyConcurrentClients) {
     StreamServer server(Address::ip("127.0.0.1", 0), [](Socket& s, const Address&) { echo(s); });
@@ -61,7 +119,9 @@ TEST_F(StreamServerTest, HandlerSeesThePeerAddress) {
 
 TEST_F(StreamServerTest, StopKillsHandlersStillRunningAfterTheGrace) {
     int killed = 0;
+    Arrivals started;
     StreamServer server(Address::ip("127.0.0.1", 0), [&](Socket& s, const Address&) {
+        started.arrive();
         try {
             s.recv(10);  // the clients never send
         } catch (const GreenletExit&) {
@@ -72,26 +132,28 @@ TEST_F(StreamServerTest, StopKillsHandlersStillRunningAfterTheGrace) {
     server.start();
     std::vector<Socket> clients;
     for (int i = 0; i < 5; ++i) clients.push_back(create_connection("127.0.0.1", server.address().port()));
-    while (server.connection_count() < 5) grove::sleep(1ms);
+    started.wait_for(5);
     const auto t0 = Clock::now();
     server.stop(30ms);
     EXPECT_GE(Clock::now() - t0, 25ms);
     EXPECT_EQ(killed, 5);
     EXPECT_TRUE(server.closed());
     for (auto& c : clients) EXPECT_EQ(recv_to_eof(c), "");  // their sockets were closed
-    grove::sleep();                                         // death links run
+    ASSERT_TRUE(get_hub().join());  // death links run
     EXPECT_EQ(server.connection_count(), 0u);
 }
 
 TEST_F(StreamServerTest, StopLetsHandlersFinishWithinTheGrace) {
     int finished = 0;
+    Arrivals started;
     StreamServer server(Address::ip("127.0.0.1", 0), [&](Socket&, const Address&) {
-        grove::sleep(20ms);
+        started.arrive();
+        grove::sleep(20ms);  // the handler's work, still running when stop() is called
         ++finished;
     });
     server.start();
     Socket c = create_connection("127.0.0.1", server.address().port());
-    while (server.connection_count() < 1) grove::sleep(1ms);
+    started.wait_for(1);
     server.stop(2s);
     EXPECT_EQ(finished, 1);
 }
@@ -162,7 +224,7 @@ TEST_F(StreamServerTest, SurvivesRunningOutOfDescriptorsAndServesWhenTheyComeBac
     StreamServer server(Address::ip("127.0.0.1", 0), [](Socket& s, const Address&) { echo(s); });
     server.start();
     Socket client(AF_INET);  // its descriptor exists before the table fills up
-    test::StderrCapture err;
+    StderrPipe err;
     rlimit saved{};
     ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
     const int lowest_free = ::dup(client.fileno());
@@ -174,13 +236,12 @@ TEST_F(StreamServerTest, SurvivesRunningOutOfDescriptorsAndServesWhenTheyComeBac
     for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) filler.push_back(fd);
     ASSERT_EQ(errno, EMFILE);
     client.connect(server.address());  // completes in the backlog; the server's accept fails
-    sleep(50ms);
+    const std::string text = err.wait_for("accept failed");  // the server tried, and failed
     for (int fd : filler) ::close(fd);
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
     client.settimeout(5s);
     client.sendall("still here");
     EXPECT_EQ(recv_exactly(client, 10), "still here");
-    const std::string text = err.take();
     EXPECT_NE(text.find("accept failed"), std::string::npos) << text;
     EXPECT_NE(text.find(std::strerror(EMFILE)), std::string::npos) << text;
     client.close();

@@ -4,13 +4,16 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include <grove/greenlet.hpp>
+#include <grove/hub.hpp>
 #include <grove/sync/async_result.hpp>
 #include <grove/timeout.hpp>
+#include <grove/waiter.hpp>
 
 #include "leak_check.hpp"
 
@@ -147,13 +150,30 @@ TEST_F(AsyncResult, ManyThreadsRacingToSetResultInExactlyOneValue) {
     grove::sleep();
 }
 
+// The set from another thread posts a wake-up to the hub; the result is gone
+// before it runs. A fresh, unset result then lives at the same address: the
+// stale wake-up must not reach it (its waiter stays parked until it is set).
 TEST_F(AsyncResult, ResultDestroyedBeforeThePostedNotificationRunsIsSkipped) {
-    {
-        auto r = std::make_unique<grove::AsyncResult<int>>(grove::cross_thread);
-        std::thread([&] { r->set(1); }).join();
-    }
-    grove::sleep();
-    grove::sleep();
+    alignas(grove::AsyncResult<int>) unsigned char storage[sizeof(grove::AsyncResult<int>)];
+    auto* gone = new (storage) grove::AsyncResult<int>(grove::cross_thread);
+    std::thread([&] { gone->set(1); }).join();  // the wake-up is now in the hub's inbox
+    gone->~AsyncResult();
+    auto* fresh = new (storage) grove::AsyncResult<int>();
+    bool returned = false;
+    auto waiter = grove::spawn([&] {
+        fresh->wait();
+        returned = true;
+    });
+    grove::sleep();  // the waiter parks on `fresh`
+    // The inbox runs in order: once this marker ran, the stale wake-up has too.
+    grove::Waiter marker("inbox drained", nullptr);
+    grove::get_hub().remote()->post([&] { marker.wake(); });
+    marker.wait();
+    EXPECT_FALSE(returned) << "the destroyed result's wake-up reached the object now at its address";
+    fresh->set(2);
+    waiter->join();
+    EXPECT_TRUE(returned);
+    fresh->~AsyncResult();
 }
 
 TEST_F(AsyncResult, WorksWithGroveWait) {

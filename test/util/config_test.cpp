@@ -2,7 +2,13 @@
 // from_environment() is called directly (it reads the environment each time
 // and freezes nothing), so bad values are tested without a child process;
 // run_info_signal_test.cpp checks the same error at a real program's startup.
+// What the runtime reads (config::current(), once per process) is tested in a
+// fresh process each: the *DeathTest suite runs its bodies in a re-executed
+// copy of this program (death_test_style "threadsafe").
 #include <grove/config.hpp>
+#include <grove/io/threadpool.hpp>
+
+#include "stack.hpp"
 
 #include <cstdlib>
 #include <stdexcept>
@@ -108,6 +114,39 @@ TEST(Config, SetAfterFirstUseIsAnError) {
     grove::config::set(s);  // before first use: accepted
     EXPECT_EQ(grove::config::current().threadpool_size, 4u);
     EXPECT_THROW(grove::config::set(s), std::logic_error);
+}
+
+// Code's settings win over the environment everywhere the runtime reads
+// them: the default pool and the default stack size.
+TEST(ConfigDeathTest, SetBeatsTheEnvironment) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    ScopedEnv pool("GROVE_THREADPOOL_SIZE", "7");
+    ScopedEnv stack("GROVE_STACK_SIZE", "1G");
+    EXPECT_EXIT(
+        {
+            grove::config::Settings s = grove::config::from_environment();
+            s.threadpool_size = 3;
+            s.stack_size = 64 * 1024;
+            grove::config::set(s);
+            if (grove::get_threadpool().size() != 3) std::_Exit(1);
+            if (grove::detail::default_stack_size() >= (std::size_t{1} << 30)) std::_Exit(2);
+            std::_Exit(0);
+        },
+        ::testing::ExitedWithCode(0), "");
+}
+
+// GROVE_STACK_SIZE takes the G suffix like every other size, and it reaches
+// the stacks: 1G is the largest size allowed.
+TEST(ConfigDeathTest, StackSizeTakesTheGSuffix) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    ScopedEnv stack("GROVE_STACK_SIZE", "1G");
+    EXPECT_EQ(grove::config::from_environment().stack_size, std::size_t{1} << 30);
+    EXPECT_EXIT(
+        {
+            if (grove::detail::default_stack_size() < (std::size_t{1} << 30)) std::_Exit(1);
+            std::_Exit(0);
+        },
+        ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -63,27 +64,50 @@ TEST_F(Monitor, ReportsAGreenletThatSpinsOncePerIncident) {
     EXPECT_NE(err.find("in spin_without_yielding("), std::string::npos) << err;
 }
 
+// A hub asleep in its loop is idle, not blocked, however long it sleeps. The
+// same monitor then names a real block right after: it was sampling all
+// along, so the silence before means something.
 TEST_F(Monitor, IdleHubIsNotBlocked) {
-    int events = 0;
-    auto sub = grove::events::subscribe([&](const grove::events::EventLoopBlocked&) { ++events; });
+    std::mutex mutex;
+    std::vector<const void*> blocked;  // the greenlet of each incident
+    auto sub = grove::events::subscribe([&](const grove::events::EventLoopBlocked& e) {
+        const std::lock_guard lock(mutex);
+        blocked.push_back(e.greenlet);
+    });
     grove::get_hub();
+    grove::test::StderrCapture capture;
     grove::util::start_monitor({grove::Duration(0.05), 0});
-    grove::sleep(grove::Duration(0.3));  // the hub sleeps in the loop: that is not blocking
+    grove::sleep(grove::Duration(0.3));  // the behaviour under test: six blocking periods asleep in the loop
+    {
+        const std::lock_guard lock(mutex);
+        EXPECT_TRUE(blocked.empty()) << capture.take();
+    }
+    auto spinner = grove::spawn(spin_without_yielding, std::chrono::milliseconds(300));
+    spinner->join();
     grove::util::stop_monitor();
-    EXPECT_EQ(events, 0);
+    const std::lock_guard lock(mutex);
+    ASSERT_EQ(blocked.size(), 1u);
+    EXPECT_EQ(blocked[0], spinner.get());
 }
 
 TEST_F(Monitor, MemoryThresholdFiresOnce) {
-    std::atomic<int> events{0};
+    std::mutex mutex;
+    std::condition_variable fired;
+    int events = 0;
     std::atomic<std::size_t> rss{0};
     auto sub = grove::events::subscribe([&](const grove::events::MemoryUsageThresholdExceeded& e) {
         rss = e.rss_bytes;
+        const std::lock_guard lock(mutex);
         ++events;
+        fired.notify_all();
     });
     grove::test::StderrCapture capture;
     grove::util::start_monitor({grove::Duration(0.02), 1});  // every process is above 1 byte
-    for (int i = 0; i < 100 && events == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(fired.wait_for(lock, std::chrono::seconds(10), [&] { return events > 0; }));
+    // Still over the limit for ten more samples (5 ms apart): no second event.
+    fired.wait_for(lock, std::chrono::milliseconds(50), [&] { return events > 1; });
+    lock.unlock();
     grove::util::stop_monitor();
     EXPECT_EQ(events, 1);
     EXPECT_GT(rss.load(), 1u);

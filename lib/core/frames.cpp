@@ -1,12 +1,13 @@
 // grove internal — stack capture (_Unwind_Backtrace) and formatting, with
-// lib/core/report.cpp's symboliser, in the same format as its tracebacks.
+// lib/report.cpp's symboliser, in the same format as its tracebacks; the
+// name lists that trim the runtime's frames from both.
 #include "frames.hpp"
-#include "../report.hpp"
 
 #include <algorithm>
-#include <string_view>
+#include <exception>
 #include <vector>
 
+#include <dlfcn.h>
 #include <unwind.h>
 
 #include <fmt/format.h>
@@ -36,10 +37,15 @@ bool starts_with_any(const std::string& name, std::initializer_list<std::string_
     return false;
 }
 
-bool contains_any(const std::string& name, std::initializer_list<std::string_view> needles) {
-    for (const std::string_view n : needles)
-        if (name.find(n) != std::string::npos) return true;
-    return false;
+// The shared object of the C++ runtime itself (libstdc++.so.6, or the
+// executable when it is linked in statically).
+const std::string& cxx_runtime_object() {
+    static const std::string path = [] {
+        Dl_info info{};
+        const bool found = dladdr(reinterpret_cast<const void*>(&std::terminate), &info) != 0 && info.dli_fname;
+        return found ? std::string(info.dli_fname) : std::string();
+    }();
+    return path;
 }
 
 // The capture itself, the probe, the switch and the hub's internals; a
@@ -47,18 +53,7 @@ bool contains_any(const std::string& name, std::initializer_list<std::string_vie
 bool is_inner_machinery(const Frame& f) {
     return f.function.empty() ||
            starts_with_any(f.function, {"grove::detail::", "grove::util::", "__restore_rt", "_Unwind"}) ||
-           contains_any(f.function, {"capture_stack", "grove_jump_fcontext", "jump_fcontext"});
-}
-
-bool is_outer_entry(const Frame& f) {
-    return contains_any(f.function, {"grove::detail::Runtime", "boost::context", "make_fcontext", "start_thread",
-                                     "__libc_start", "trampoline("});
-}
-
-// Between the greenlet entry and the user's callable.
-bool is_glue(const Frame& f) {
-    return f.function.empty() || f.function.starts_with("std::") ||
-           starts_with_any(f.function, {"grove::detail::CallableGreenlet", "grove::Greenlet<"});
+           name_contains(f, {"capture_stack", "grove_jump_fcontext", "jump_fcontext"});
 }
 
 bool is_grove(const Frame& f) { return f.function.starts_with("grove::"); }
@@ -70,7 +65,7 @@ void trim(std::vector<Frame>& frames) {
     if (first == frames.end()) first = frames.begin();  // nothing but machinery: show it all
     while (first + 1 < frames.end() && is_grove(*first) && is_grove(*(first + 1))) ++first;
     frames.erase(frames.begin(), first);
-    const auto entry = std::find_if(frames.begin(), frames.end(), is_outer_entry);
+    const auto entry = std::find_if(frames.begin(), frames.end(), is_runtime_entry);
     frames.erase(entry, frames.end());
     while (!frames.empty() && is_glue(frames.back())) frames.pop_back();
 }
@@ -97,6 +92,23 @@ std::string format_frame(const Frame& f, const std::string& indent) {
 }
 
 }  // namespace
+
+bool name_contains(const Frame& frame, std::initializer_list<std::string_view> needles) {
+    for (const std::string_view needle : needles)
+        if (frame.function.find(needle) != std::string::npos) return true;
+    return false;
+}
+
+bool is_runtime_entry(const Frame& frame) {
+    return name_contains(frame, {"grove::detail::Runtime", "boost::context", "make_fcontext", "start_thread",
+                                 "__libc_start", "trampoline("});
+}
+
+bool is_glue(const Frame& frame) {
+    if (frame.function.empty()) return !frame.object.empty() && frame.object == cxx_runtime_object();
+    return frame.function.starts_with("std::") || frame.function.starts_with("grove::Greenlet<") ||
+           frame.function.starts_with("grove::detail::CallableGreenlet<");
+}
 
 std::size_t capture_stack(std::uintptr_t* pcs, std::size_t capacity) noexcept {
     Walk walk{pcs, capacity, 0};

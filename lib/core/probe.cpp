@@ -12,8 +12,8 @@
 //                                                 answer_probes: capture_stack
 //   requester: probe_stack ◄──context_switch──     answer_probes (suspended again,
 //                                                  here, until resumed for real)
-#include "../context.hpp"
-#include "../runtime.hpp"
+#include "context.hpp"
+#include "runtime.hpp"
 #include "frames.hpp"
 
 namespace grove::detail {
