@@ -25,6 +25,7 @@
 #include "loop.hpp"
 
 #include <algorithm>
+#include <new>
 #include <stdexcept>
 
 #include <ev.h>
@@ -370,5 +371,31 @@ SignalWatch::~SignalWatch() {
     ev_ref(loop_.loop_);
     ev_signal_stop(loop_.loop_, &impl_->watcher);
 }
+
+// --- async wake-ups ---------------------------------------------------------------
+
+static_assert(sizeof(ev_async) <= 64 && alignof(ev_async) <= alignof(std::max_align_t));
+
+namespace {
+ev_async* as_async(unsigned char* storage) { return reinterpret_cast<ev_async*>(storage); }
+}  // namespace
+
+AsyncWatch::AsyncWatch(Loop& loop, Loop::Callback fired, void* data) : loop_(loop), fired_(fired), data_(data) {
+    ev_async* w = new (watcher_) ev_async{};
+    ev_async_init(w, [](struct ev_loop*, ev_async* a, int) {
+        auto* self = static_cast<AsyncWatch*>(a->data);
+        self->fired_(self->data_);
+    });
+    w->data = this;
+    ev_async_start(loop_.loop_, w);
+    ev_unref(loop_.loop_);  // a wake-up alone never keeps the hub alive
+}
+
+AsyncWatch::~AsyncWatch() {
+    ev_ref(loop_.loop_);
+    ev_async_stop(loop_.loop_, as_async(watcher_));
+}
+
+void AsyncWatch::send() noexcept { ev_async_send(loop_.loop_, as_async(watcher_)); }
 
 }  // namespace grove::detail

@@ -19,6 +19,8 @@
 //  - hold()/release(): ThreadPool work, KeepAlive, armed referenced timers.
 #pragma once
 
+#include <cstddef>
+
 #include "internal.hpp"
 
 #include <cstdint>
@@ -102,6 +104,7 @@ private:
     friend class FdWait;
     friend class PollWatch;
     friend class SignalWatch;
+    friend class AsyncWatch;
     struct Watchers;  // libev's structs (loop.cpp)
 
     struct ev_loop* loop_ = nullptr;
@@ -175,6 +178,26 @@ private:
     Loop& loop_;
     int signum_;
     std::unique_ptr<Impl> impl_;
+};
+
+/// An async wake-up of the loop; never keeps it alive. `send()` is
+/// async-signal-safe and thread-safe (libev's ev_async_send); `fired(data)`
+/// runs on the hub after a send. Held inline (no allocation), because the
+/// hooks arm one around every interruptible wait of a main greenlet.
+class AsyncWatch {
+public:
+    AsyncWatch(Loop& loop, Loop::Callback fired, void* data);
+    ~AsyncWatch();
+    AsyncWatch(const AsyncWatch&) = delete;
+    AsyncWatch& operator=(const AsyncWatch&) = delete;
+
+    void send() noexcept;
+
+private:
+    Loop& loop_;
+    Loop::Callback fired_;
+    void* data_;
+    alignas(std::max_align_t) unsigned char watcher_[64];  // an ev_async (loop.cpp checks the size)
 };
 
 }  // namespace grove::detail

@@ -19,7 +19,7 @@
 #include <grove/hub.hpp>
 #include <grove/waiter.hpp>
 
-#include "../runtime.hpp"
+#include "../core/runtime.hpp"
 #include "real.hpp"
 #include "signals.hpp"
 #include "state.hpp"

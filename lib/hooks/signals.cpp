@@ -3,9 +3,9 @@
 // signals.hpp for the rules).
 //
 // The trampoline is async-signal-safe: it touches only thread_locals of the
-// initial-exec model, lock-free atomics and ev_async_send (documented
-// signal-safe by libev). It always calls the user's handler with the three
-// SA_SIGINFO arguments; a one-argument handler ignores the other two (the
+// initial-exec model, lock-free atomics and the loop's AsyncWatch::send
+// (libev's ev_async_send, documented signal-safe). It always calls the
+// user's handler with the three SA_SIGINFO arguments; a one-argument handler ignores the other two (the
 // x86-64 and AArch64 calling conventions pass them in registers), so a
 // signal arriving while sigaction() swaps handlers never sees a handler and
 // a calling convention that do not match.
@@ -18,10 +18,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <exception>
-
-#include <ev.h>
+#include <optional>
 
 #include "runtime.hpp"
+#include "../core/loop.hpp"
 #include "state.hpp"
 
 namespace grove::hooks {
@@ -30,8 +30,7 @@ using detail::HubImpl;
 using detail::Runtime;
 
 struct InterruptibleWait::Slot {
-    struct ev_loop* loop = nullptr;
-    ev_async async{};
+    std::optional<detail::AsyncWatch> async;
 };
 
 namespace {
@@ -87,7 +86,7 @@ void trampoline(int sig, siginfo_t* info, void* context) {
     if (!(flags & SA_RESTART)) ++t_unrestarted;
     std::atomic_signal_fence(std::memory_order_seq_cst);
     --t_depth;
-    if (InterruptibleWait::Slot* w = t_wait) ev_async_send(w->loop, &w->async);
+    if (InterruptibleWait::Slot* w = t_wait) w->async->send();
     errno = after;
 }
 
@@ -97,7 +96,7 @@ bool is_user_handler(const struct sigaction* act) {
 
 /// On the hub, after a handler ran during the main greenlet's wait: throws
 /// SignalInterrupt into that wait, unless something else is already on its way.
-void interrupt_main(struct ev_loop*, ev_async*, int) {
+void interrupt_main(void*) noexcept {
     HubImpl* hub = HubImpl::current();
     if (!hub || !t_wait) return;
     GreenletBase& main = hub->main_greenlet();
@@ -120,10 +119,7 @@ InterruptibleWait::InterruptibleWait() noexcept {
     HubImpl* hub = HubImpl::current();
     if (!hub || !hub->is_main_current() || t_wait) return;
     slot_ = &t_slot;
-    slot_->loop = hub->ev();
-    ev_async_init(&slot_->async, &interrupt_main);
-    ev_async_start(slot_->loop, &slot_->async);
-    ev_unref(slot_->loop);  // never keeps the loop alive by itself
+    slot_->async.emplace(hub->event_loop(), &interrupt_main, nullptr);
     handled_ = t_handled;
     unrestarted_ = t_unrestarted;
     std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -134,8 +130,7 @@ InterruptibleWait::~InterruptibleWait() {
     if (!slot_) return;
     t_wait = nullptr;
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    ev_ref(slot_->loop);
-    ev_async_stop(slot_->loop, &slot_->async);
+    slot_->async.reset();
     // Sent but not delivered (the wait ended for another reason first).
     if (HubImpl* hub = HubImpl::current()) {
         auto& s = Runtime::state(hub->main_greenlet());

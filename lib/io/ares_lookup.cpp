@@ -34,7 +34,6 @@
 
 #if GROVE_HAVE_ARES
 #include <ares.h>
-#include <ev.h>  // EV_READ / EV_WRITE for wait_fd (no watcher is made here)
 #include <sys/time.h>
 
 #include "fd_wait.hpp"
@@ -171,7 +170,8 @@ void drive(ares_channel ch) {
     if (count > 1) wait = std::min(wait, kMultiSocketSlice);
     bool ready = false;
     if (count > 0) {
-        const int events = ARES_GETSOCK_WRITABLE(bits, newest) ? EV_WRITE : EV_READ;  // writable: a TCP connect
+        // writable: a TCP connect
+        const int events = ARES_GETSOCK_WRITABLE(bits, newest) ? detail::kFdWrite : detail::kFdRead;
         ready = detail::wait_fd(socks[newest], events, now() + std::chrono::duration_cast<Clock::duration>(wait), "grove::ares::resolve");
     } else {
         grove::sleep(wait);

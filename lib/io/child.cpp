@@ -19,7 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include <ev.h>
 
 #include <grove/greenlet.hpp>
 #include <grove/io/wait.hpp>
@@ -55,7 +54,7 @@ bool wait_exited(pid_t pid, std::optional<Deadline> deadline) {
             syscall(SYS_close, fd);
         }
     } close{fd};
-    return wait_fd(fd, EV_READ, deadline, "grove: waiting for a child process");
+    return wait_fd(fd, kFdRead, deadline, "grove: waiting for a child process");
 }
 
 namespace {

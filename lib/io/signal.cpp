@@ -9,7 +9,7 @@
 
 #include <grove/greenlet.hpp>
 
-#include "../runtime.hpp"
+#include "../core/runtime.hpp"
 
 namespace grove {
 

@@ -27,7 +27,7 @@
 #include <grove/hub.hpp>
 #include <grove/waiter.hpp>
 
-#include "../runtime.hpp"
+#include "../core/runtime.hpp"
 
 namespace grove {
 namespace {

@@ -2,7 +2,7 @@
 // clients of the loop's per-fd watcher table (lib/core/loop.cpp holds the
 // table, its watchers and their invariants).
 #include "fd_wait.hpp"
-#include "../runtime.hpp"
+#include "../core/runtime.hpp"
 #include "../core/wait_object.hpp"
 
 #include <fcntl.h>

@@ -17,7 +17,7 @@
 
 #include <grove/greenlet.hpp>
 
-#include "../report.hpp"
+#include "../core/report.hpp"
 #include "../core/observer.hpp"
 #include "observe.hpp"
 

@@ -15,8 +15,8 @@
 #include <grove/io/signal.hpp>
 #include <grove/util.hpp>
 
-#include "../report.hpp"
-#include "../runtime.hpp"
+#include "../core/report.hpp"
+#include "../core/runtime.hpp"
 #include "observe.hpp"
 
 namespace grove::detail {

@@ -2,7 +2,7 @@
 // threads' hubs) and the monitor (every hub's switch epoch).
 #pragma once
 
-#include "../internal.hpp"
+#include "../core/internal.hpp"
 
 #include <memory>
 #include <mutex>

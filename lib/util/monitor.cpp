@@ -33,8 +33,8 @@
 #include <grove/config.hpp>
 #include <grove/events.hpp>
 
-#include "../report.hpp"
-#include "../runtime.hpp"
+#include "../core/report.hpp"
+#include "../core/runtime.hpp"
 #include "../core/frames.hpp"
 #include "hub_registry.hpp"
 #include "observe.hpp"

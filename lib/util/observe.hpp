@@ -3,7 +3,7 @@
 // interface (lib/observer.hpp). The core never includes this file.
 #pragma once
 
-#include "../internal.hpp"
+#include "../core/internal.hpp"
 
 namespace grove {
 class GreenletBase;

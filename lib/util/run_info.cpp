@@ -21,7 +21,7 @@
 
 #include <grove/waiter.hpp>
 
-#include "../runtime.hpp"
+#include "../core/runtime.hpp"
 #include "../core/clock.hpp"
 #include "../core/frames.hpp"
 #include "../core/wait_object.hpp"

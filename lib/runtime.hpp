@@ -1,5 +1,0 @@
-// Forwarding header: the core moved to lib/core/. Kept so that "../runtime.hpp"
-// from lib/<component>/ keeps resolving; new code includes "runtime.hpp" (lib/core
-// is on the include path of the library and of grove_internal_dep).
-#pragma once
-#include "core/runtime.hpp"
