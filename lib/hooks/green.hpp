@@ -133,6 +133,13 @@ Park park(const void* addr, Ready&& ready, std::optional<Deadline> deadline, boo
 /// those whose mask intersects it). Any thread. Returns how many.
 int unpark(const void* addr, int n, unsigned bitset = ~0u) noexcept;
 
+/// Wakes every greenlet of *another* thread parked on `addr` without a
+/// keep-alive (it parked while a greenlet of its own hub held the object):
+/// called after this thread took the object, so that they park again as
+/// waiters for a foreign holder (kept alive, with the backoff), instead of
+/// leaving their hub with nothing to wait for (a false LoopExit).
+void wake_local_waiters_elsewhere(const void* addr) noexcept;
+
 /// An interrupt (kill or grove::Timeout) that reached a greenlet inside a
 /// primitive wait, held back so the wait can go on (or end) without it
 /// escaping through the caller's frames (libstdc++'s condition_variable::wait
@@ -189,6 +196,7 @@ struct Parked {
     int tid;
     bool signalled = false;
     Waiter* waiter;
+    bool keeps_hub;  // parked with a Hub::KeepAlive (a foreign holder)
     std::shared_ptr<Hub::Remote> remote;
     Parked* prev = nullptr;
     Parked* next = nullptr;

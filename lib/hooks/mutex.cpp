@@ -79,6 +79,14 @@ int try_acquire(pthread_mutex_t* m, int kind, const void* me) {
 
 constexpr auto kBackoffMax = std::chrono::milliseconds(10);
 
+/// After this thread took `m`: greenlets of other threads that parked on it
+/// while one of their own held it now wait for a foreign holder (see
+/// wake_local_waiters_elsewhere). One relaxed load when nobody is parked.
+int took(pthread_mutex_t* m, int r) noexcept {
+    if (r == 0 && anyone_parked() && !inside()) wake_local_waiters_elsewhere(m);
+    return r;
+}
+
 }  // namespace
 
 bool plain_kind(const pthread_mutex_t* m) noexcept { return !(kind_of(m) & kSpecialBits); }
@@ -101,14 +109,16 @@ int lock_green(pthread_mutex_t* m, std::optional<Deadline> deadline, Held& held,
         }
         if (deadline && grove::now() >= *deadline) return ETIMEDOUT;
         try {
+            bool moved = false;  // the holder changed from local to foreign before we parked
             const Park p = park(
                 m,
                 [&] {
                     r = try_acquire(m, kind, me);
-                    return r != EBUSY;
+                    moved = r == EBUSY && local && owner_of(m) != my_tid();
+                    return r != EBUSY || moved;
                 },
                 until, !local, held);
-            if (p == Park::Ready) return r;
+            if (p == Park::Ready && !moved) return r;
         } catch (const LoopExit&) {
             return EDEADLK;  // greenlets of this hub wait for each other
         }
@@ -168,10 +178,10 @@ int pthread_mutex_lock(pthread_mutex_t* m) {
     const int kind = kind_of(m);
     if (!(kind & (kTypeMask | kSpecialBits))) {
         // Normal mutex (std::mutex): the uncontended path is the real trylock.
-        if (R.mutex_trylock(m) == 0) return 0;
-        if (!cooperate(__builtin_return_address(0))) return R.mutex_lock(m);
+        if (R.mutex_trylock(m) == 0) return took(m, 0);
+        if (!cooperate(__builtin_return_address(0))) return took(m, R.mutex_lock(m));
     } else if ((kind & kSpecialBits) || !cooperate(__builtin_return_address(0))) {
-        return R.mutex_lock(m);
+        return took(m, R.mutex_lock(m));
     }
     Held held;
     return lock_green(m, std::nullopt, held, false);
