@@ -80,10 +80,11 @@ TEST_F(Adversarial, ChannelItemHandedToTheLastGetterKilledInTheSameTurnStaysForT
         got = true;
     });
     sleep();
-    // The putter hands 9 over (a getter waits, so put() returns at once) and
-    // kills that getter before it resumes.
+    // The putter hands 9 over (a getter waits, so put_nowait() returns at
+    // once; a blocking put() would park until the getter ran) and kills that
+    // getter before it resumes.
     auto putter = spawn([&] {
-        ch.put(9);
+        ch.put_nowait(9);
         getter->kill({}, false);
     });
     putter->join(1s);
