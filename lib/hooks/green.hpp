@@ -9,7 +9,7 @@
 // that address (unlock, signal, post, FUTEX_WAKE) calls unpark(), from any
 // thread. A waker on the waiter's own thread wakes its Waiter directly; a
 // waker on another thread posts the wake-up to the waiter's hub
-// (Hub::Remote, libev's async watcher), which reaches it in tens of µs.
+// (Hub::Remote, libev's async watcher), which reaches it in a few µs.
 //
 // Why no hook recurses: the slow paths run under an InsideHook guard; any
 // pthread call made from inside them (Hub::Remote's mutex, the allocator,
@@ -105,6 +105,11 @@ const void* current_greenlet() noexcept;
 /// Greenlets are parked on some address (fast check for wakers).
 extern std::atomic<long> g_parked;
 inline bool anyone_parked() noexcept { return g_parked.load(std::memory_order_relaxed) != 0; }
+/// The same, for a waker whose release was a plain store (a futex word, a
+/// condvar's predicate): a read-modify-write of the count orders that store
+/// before the read, against a parker's increment (a fence would do too, but
+/// TSan does not model fences).
+inline bool anyone_parked_ordered() noexcept { return g_parked.fetch_add(0, std::memory_order_seq_cst) != 0; }
 
 /// This thread's kernel tid (cached).
 int my_tid() noexcept;

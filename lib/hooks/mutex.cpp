@@ -8,9 +8,11 @@
 //
 // Contended: when the holder is a greenlet of the same hub (the mutex's
 // owner tid is this thread's), the waiter parks with no timer at all and the
-// holder's unlock wakes it. When the holder is another thread, it parks on
+// holder's unlock wakes it. (The park still keeps the hub alive: the holder
+// may hand the mutex to a plain thread, whose unlock then wakes it from
+// there; so greenlets deadlocked on each other hang, as threads would.) When the holder is another thread, it parks on
 // the same registry, and that thread's hooked unlock posts the wake-up to
-// this hub (tens of µs); because a holder may also release without a hook
+// this hub (a few µs); because a holder may also release without a hook
 // (glibc's own pthread_cond_wait unlocks internally), such a park also
 // retries after a backoff of 1, 2, 4, 8 then every 10 ms.
 //
@@ -107,10 +109,13 @@ int lock_green(pthread_mutex_t* m, std::optional<Deadline> deadline, Held& held,
                     r = try_acquire(m, kind, me);
                     return r != EBUSY;
                 },
-                until, !local, held);
+                // Always wakeable from other threads (keeps the hub alive):
+                // a holder of this hub may hand the mutex to a plain thread,
+                // whose unlock then comes from there.
+                until, true, held);
             if (p == Park::Ready) return r;
         } catch (const LoopExit&) {
-            return EDEADLK;  // greenlets of this hub wait for each other
+            return EDEADLK;  // only if the hub is ending: never left waiting
         }
     }
 }
@@ -130,12 +135,14 @@ int unlock_any(pthread_mutex_t* m) noexcept {
         }
     }
     const int r = R.mutex_unlock(m);
-#if !defined(__x86_64__) && !defined(__i386__)
-    // glibc's unlock is an xchg (a full barrier) on x86; elsewhere order the
-    // release before the load of the parked count explicitly.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // glibc's unlock is an xchg on x86, a full barrier: a plain load of the
+    // parked count is ordered after it. Elsewhere, a read-modify-write.
+#if defined(__x86_64__) || defined(__i386__)
+    const bool parked = anyone_parked();
+#else
+    const bool parked = anyone_parked_ordered();
 #endif
-    if (r == 0 && anyone_parked() && !inside()) unpark(m, 1);
+    if (r == 0 && parked && !inside()) unpark(m, 1);
     return r;
 }
 
