@@ -51,7 +51,7 @@ bool usable(pthread_mutex_t* m, const void* ret) { return plain_kind(m) && coope
 /// A plain thread about to release `m` inside the real wait, where no hook
 /// sees it: tell greenlets parked on `m` now (they retry, then back off).
 void before_real_wait(pthread_mutex_t* m) {
-    if (anyone_parked() && !inside()) unpark(m, 1);
+    if (anyone_parked_ordered() && !inside()) unpark(m, 1);
 }
 
 int timed(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock, const timespec* abstime, const void* ret,
@@ -66,9 +66,7 @@ int timed(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clock, const timespec
 }
 
 void wake(pthread_cond_t* c, int n) {
-    // Order the caller's state change before the load of the parked count.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (anyone_parked() && !inside()) unpark(c, n);
+    if (anyone_parked_ordered() && !inside()) unpark(c, n);
 }
 
 }  // namespace

@@ -85,8 +85,7 @@ long syscall(long number, ...) {
                 return out;
         } else if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) {
             const long woke = forward_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
-            std::atomic_thread_fence(std::memory_order_seq_cst);
-            if (woke < 0 || !anyone_parked() || inside()) return woke;
+            if (woke < 0 || !anyone_parked_ordered() || inside()) return woke;
             const long n = a[2] > INT_MAX ? INT_MAX : a[2];
             return woke + unpark(addr, static_cast<int>(n - woke), cmd == FUTEX_WAKE ? ~0u : static_cast<unsigned>(a[5]));
         }

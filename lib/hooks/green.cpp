@@ -226,45 +226,17 @@ int unpark(const void* addr, int n, unsigned bitset) noexcept {
     return woken;
 }
 
-void wake_local_waiters_elsewhere(const void* addr) noexcept {
-    std::shared_ptr<Hub::Remote> remotes[16];
-    std::uint64_t ids[16];
-    int n = 0;
-    const int me = my_tid();
-    Bucket& b = bucket_of(addr);
-    {
-        BucketLock lock(b);
-        for (Parked* p = b.head; p && n < 16; p = p->next) {
-            if (p->addr != addr || p->signalled || p->keeps_hub || p->tid == me || !p->remote) continue;
-            p->signalled = true;
-            remotes[n] = p->remote;
-            ids[n++] = p->id;
-        }
-    }
-    const bool was_inside = t_inside;
-    t_inside = true;
-    for (int i = 0; i < n; ++i) {
-        try {
-            remotes[i]->post([addr, id = ids[i]] { wake_posted(addr, id); });
-        } catch (...) {  // out of memory: the waiter stays until the holder's unlock
-        }
-    }
-    t_inside = was_inside;
-}
-
 // --- ParkCore ----------------------------------------------------------------
 
 ParkCore::ParkCore(const void* addr, bool remote, unsigned bitset)
     : waiter_("pthread primitive", addr),
-      node_{addr, g_next_id.fetch_add(1, std::memory_order_relaxed), bitset, my_tid(), false, &waiter_, remote,
-            nullptr} {
+      node_{addr, g_next_id.fetch_add(1, std::memory_order_relaxed), bitset, my_tid(), false, &waiter_, nullptr} {
     {
         InsideHook guard;
-        // Every node can be woken from another thread (a plain thread may
-        // take and release the object at any time); only a foreign holder's
-        // wait keeps the hub alive.
-        node_.remote = get_hub().remote();
-        if (remote) keep_.emplace();
+        if (remote) {
+            node_.remote = get_hub().remote();
+            keep_.emplace();
+        }
     }
     Bucket& b = bucket_of(addr);
     {

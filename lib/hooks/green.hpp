@@ -9,7 +9,7 @@
 // that address (unlock, signal, post, FUTEX_WAKE) calls unpark(), from any
 // thread. A waker on the waiter's own thread wakes its Waiter directly; a
 // waker on another thread posts the wake-up to the waiter's hub
-// (Hub::Remote, libev's async watcher), which reaches it in tens of µs.
+// (Hub::Remote, libev's async watcher), which reaches it in a few µs.
 //
 // Why no hook recurses: the slow paths run under an InsideHook guard; any
 // pthread call made from inside them (Hub::Remote's mutex, the allocator,
@@ -105,6 +105,11 @@ const void* current_greenlet() noexcept;
 /// Greenlets are parked on some address (fast check for wakers).
 extern std::atomic<long> g_parked;
 inline bool anyone_parked() noexcept { return g_parked.load(std::memory_order_relaxed) != 0; }
+/// The same, for a waker whose release was a plain store (a futex word, a
+/// condvar's predicate): a read-modify-write of the count orders that store
+/// before the read, against a parker's increment (a fence would do too, but
+/// TSan does not model fences).
+inline bool anyone_parked_ordered() noexcept { return g_parked.fetch_add(0, std::memory_order_seq_cst) != 0; }
 
 /// This thread's kernel tid (cached).
 int my_tid() noexcept;
@@ -132,13 +137,6 @@ Park park(const void* addr, Ready&& ready, std::optional<Deadline> deadline, boo
 /// Wakes up to `n` greenlets parked on `addr` (oldest first; with `bitset`,
 /// those whose mask intersects it). Any thread. Returns how many.
 int unpark(const void* addr, int n, unsigned bitset = ~0u) noexcept;
-
-/// Wakes every greenlet of *another* thread parked on `addr` without a
-/// keep-alive (it parked while a greenlet of its own hub held the object):
-/// called after this thread took the object, so that they park again as
-/// waiters for a foreign holder (kept alive, with the backoff), instead of
-/// leaving their hub with nothing to wait for (a false LoopExit).
-void wake_local_waiters_elsewhere(const void* addr) noexcept;
 
 /// An interrupt (kill or grove::Timeout) that reached a greenlet inside a
 /// primitive wait, held back so the wait can go on (or end) without it
@@ -196,7 +194,6 @@ struct Parked {
     int tid;
     bool signalled = false;
     Waiter* waiter;
-    bool keeps_hub;  // parked with a Hub::KeepAlive (a foreign holder)
     std::shared_ptr<Hub::Remote> remote;
     Parked* prev = nullptr;
     Parked* next = nullptr;

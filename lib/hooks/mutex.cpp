@@ -8,9 +8,11 @@
 //
 // Contended: when the holder is a greenlet of the same hub (the mutex's
 // owner tid is this thread's), the waiter parks with no timer at all and the
-// holder's unlock wakes it. When the holder is another thread, it parks on
+// holder's unlock wakes it. (The park still keeps the hub alive: the holder
+// may hand the mutex to a plain thread, whose unlock then wakes it from
+// there; so greenlets deadlocked on each other hang, as threads would.) When the holder is another thread, it parks on
 // the same registry, and that thread's hooked unlock posts the wake-up to
-// this hub (tens of µs); because a holder may also release without a hook
+// this hub (a few µs); because a holder may also release without a hook
 // (glibc's own pthread_cond_wait unlocks internally), such a park also
 // retries after a backoff of 1, 2, 4, 8 then every 10 ms.
 //
@@ -79,14 +81,6 @@ int try_acquire(pthread_mutex_t* m, int kind, const void* me) {
 
 constexpr auto kBackoffMax = std::chrono::milliseconds(10);
 
-/// After this thread took `m`: greenlets of other threads that parked on it
-/// while one of their own held it now wait for a foreign holder (see
-/// wake_local_waiters_elsewhere). One relaxed load when nobody is parked.
-int took(pthread_mutex_t* m, int r) noexcept {
-    if (r == 0 && anyone_parked() && !inside()) wake_local_waiters_elsewhere(m);
-    return r;
-}
-
 }  // namespace
 
 bool plain_kind(const pthread_mutex_t* m) noexcept { return !(kind_of(m) & kSpecialBits); }
@@ -109,18 +103,19 @@ int lock_green(pthread_mutex_t* m, std::optional<Deadline> deadline, Held& held,
         }
         if (deadline && grove::now() >= *deadline) return ETIMEDOUT;
         try {
-            bool moved = false;  // the holder changed from local to foreign before we parked
             const Park p = park(
                 m,
                 [&] {
                     r = try_acquire(m, kind, me);
-                    moved = r == EBUSY && local && owner_of(m) != my_tid();
-                    return r != EBUSY || moved;
+                    return r != EBUSY;
                 },
-                until, !local, held);
-            if (p == Park::Ready && !moved) return r;
+                // Always wakeable from other threads (keeps the hub alive):
+                // a holder of this hub may hand the mutex to a plain thread,
+                // whose unlock then comes from there.
+                until, true, held);
+            if (p == Park::Ready) return r;
         } catch (const LoopExit&) {
-            return EDEADLK;  // greenlets of this hub wait for each other
+            return EDEADLK;  // only if the hub is ending: never left waiting
         }
     }
 }
@@ -140,12 +135,14 @@ int unlock_any(pthread_mutex_t* m) noexcept {
         }
     }
     const int r = R.mutex_unlock(m);
-#if !defined(__x86_64__) && !defined(__i386__)
-    // glibc's unlock is an xchg (a full barrier) on x86; elsewhere order the
-    // release before the load of the parked count explicitly.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // glibc's unlock is an xchg on x86, a full barrier: a plain load of the
+    // parked count is ordered after it. Elsewhere, a read-modify-write.
+#if defined(__x86_64__) || defined(__i386__)
+    const bool parked = anyone_parked();
+#else
+    const bool parked = anyone_parked_ordered();
 #endif
-    if (r == 0 && anyone_parked() && !inside()) unpark(m, 1);
+    if (r == 0 && parked && !inside()) unpark(m, 1);
     return r;
 }
 
@@ -178,10 +175,10 @@ int pthread_mutex_lock(pthread_mutex_t* m) {
     const int kind = kind_of(m);
     if (!(kind & (kTypeMask | kSpecialBits))) {
         // Normal mutex (std::mutex): the uncontended path is the real trylock.
-        if (R.mutex_trylock(m) == 0) return took(m, 0);
-        if (!cooperate(__builtin_return_address(0))) return took(m, R.mutex_lock(m));
+        if (R.mutex_trylock(m) == 0) return 0;
+        if (!cooperate(__builtin_return_address(0))) return R.mutex_lock(m);
     } else if ((kind & kSpecialBits) || !cooperate(__builtin_return_address(0))) {
-        return took(m, R.mutex_lock(m));
+        return R.mutex_lock(m);
     }
     Held held;
     return lock_green(m, std::nullopt, held, false);

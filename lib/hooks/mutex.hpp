@@ -18,8 +18,8 @@ namespace grove::hooks::green {
 bool plain_kind(const pthread_mutex_t* m) noexcept;
 
 /// Locks `m` for the current greenlet (which must cooperate), parking while
-/// another holds it. 0, EDEADLK (an error-checking mutex the greenlet holds;
-/// a deadlock among greenlets), EAGAIN (recursion overflow) or ETIMEDOUT
+/// another holds it. 0, EDEADLK (an error-checking mutex the greenlet already
+/// holds, or a LoopExit: the hub is ending), EAGAIN (recursion overflow) or ETIMEDOUT
 /// past `deadline`. Interrupts are kept in `held`; with `may_throw` and
 /// PropagateInterrupts one is rethrown (the lock not taken). The hooks pass
 /// false: glibc declares pthread_mutex_lock noexcept (__THROWNL), so an

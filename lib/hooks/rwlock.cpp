@@ -108,8 +108,7 @@ int pthread_rwlock_timedwrlock(pthread_rwlock_t* rw, const timespec* abstime) {
 
 int pthread_rwlock_unlock(pthread_rwlock_t* rw) {
     const int r = real().rwlock_unlock(rw);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (r == 0 && anyone_parked() && !inside()) unpark(rw, INT_MAX);
+    if (r == 0 && anyone_parked_ordered() && !inside()) unpark(rw, INT_MAX);
     return r;
 }
 

@@ -70,8 +70,7 @@ int sem_clockwait(sem_t* s, clockid_t clock, const timespec* abstime) {
 
 int sem_post(sem_t* s) {
     const int r = real().sem_post(s);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (r == 0 && anyone_parked() && !inside()) unpark(s, 1);
+    if (r == 0 && anyone_parked_ordered() && !inside()) unpark(s, 1);
     return r;
 }
 
