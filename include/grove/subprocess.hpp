@@ -154,8 +154,7 @@ public:
     /// (send the same input). A child that exits without reading all its
     /// input is fine (EPIPE is ignored). May switch; a kill leaves the
     /// child running and leaks nothing.
-    std::pair<std::string, std::string> communicate(std::string_view input = {},
-                                                    std::optional<Duration> timeout = {});
+    std::pair<std::string, std::string> communicate(std::string_view input = {}, std::optional<Duration> timeout = {});
 
     /// kill(2) to the child; a no-op once it has been reaped.
     void send_signal(int sig);

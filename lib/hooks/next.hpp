@@ -20,10 +20,10 @@ F next_fn(std::atomic<F>& slot, const char* name) noexcept {
     return f;
 }
 
-#define GROVE_NEXT(name)                                           \
-    ([]() noexcept {                                               \
-        static std::atomic<decltype(&::name)> slot_{nullptr};      \
-        return ::grove::hooks::next_fn(slot_, #name);              \
+#define GROVE_NEXT(name)                                      \
+    ([]() noexcept {                                          \
+        static std::atomic<decltype(&::name)> slot_{nullptr}; \
+        return ::grove::hooks::next_fn(slot_, #name);         \
     }())
 
 }  // namespace grove::hooks

@@ -44,9 +44,10 @@ TEST_F(StdioHooks, PopenTenMegabytesReadWithFgetsWhileATickerTicks) {
     int status = -1, ticks_during = 0;
     grove::spawn([&] {
         // 10 MiB in 100-byte lines, written in bursts so the reader has to wait.
-        FILE* f = ::popen("for i in 1 2 3 4 5 6 7 8 9 10; do head -c 1048576 /dev/zero | tr '\\0' a | fold -w 99; "
-                          "sleep 0.02; done",
-                          "r");
+        FILE* f = ::popen(
+            "for i in 1 2 3 4 5 6 7 8 9 10; do head -c 1048576 /dev/zero | tr '\\0' a | fold -w 99; "
+            "sleep 0.02; done",
+            "r");
         ASSERT_NE(f, nullptr);
         const int start_ticks = ticker.ticks;
         char line[256];
@@ -59,7 +60,7 @@ TEST_F(StdioHooks, PopenTenMegabytesReadWithFgetsWhileATickerTicks) {
         ticks_during = ticker.ticks - start_ticks;
         status = ::pclose(f);
     })->join();
-    EXPECT_EQ(bytes, 10u * 1048576u);  // every byte arrived (the newlines are fold's)
+    EXPECT_EQ(bytes, 10u * 1048576u);          // every byte arrived (the newlines are fold's)
     EXPECT_EQ(lines, 10u * (1048576u / 99u));  // fold ends no chunk with a newline
     EXPECT_EQ(status, 0);
     EXPECT_GE(ticks_during, 3);  // ~200 ms of sleeps in the child alone (0 if fgets blocked)

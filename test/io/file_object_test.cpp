@@ -59,13 +59,15 @@ TEST_F(FileObjectTest, ALargeReadLetsOtherGreenletsRunMeanwhile) {
     std::fclose(f);
     bool read_done = false, other_ran_before = false;
     std::string got;
-    auto reader = grove::spawn([&] {
-        FileObject r(path_);
-        got = r.read();
-        read_done = true;
-    });
-    auto other = grove::spawn([&] { other_ran_before = !read_done; });
-    joinall({reader, other});
+    grove::spawn([&] {
+        FileObject r(path_);  // opened first: only the read is under test
+        auto reader = grove::spawn([&] {
+            got = r.read();
+            read_done = true;
+        });
+        auto other = grove::spawn([&] { other_ran_before = !read_done; });
+        joinall({reader, other});
+    })->join();
     EXPECT_TRUE(other_ran_before);  // a blocking read would have finished first
     EXPECT_TRUE(got == big);
 }
