@@ -26,7 +26,7 @@ public:
     explicit GreenletExit(std::string what) : what_(std::move(what)) {}
     virtual ~GreenletExit() = default;
     virtual const char* what() const noexcept { return what_.c_str(); }
-/// @}
+    /// @}
 
 private:
     std::string what_ = "GreenletExit";
@@ -44,7 +44,7 @@ public:
     TimeoutError(std::uint64_t source_serial, std::string what) : source_(source_serial), what_(std::move(what)) {}
     virtual ~TimeoutError() = default;
     virtual const char* what() const noexcept { return what_.c_str(); }
-/// @}
+    /// @}
 
     /// Whether `guard` raised this error (compares the guard's start serial, so
     /// a later Timeout that reuses the same address is never mistaken for it).

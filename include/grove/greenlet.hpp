@@ -169,6 +169,7 @@ public:
     bool exited() const noexcept { return static_cast<bool>(exit_); }
     std::exception_ptr exit() const noexcept { return exit_; }
     /// @}
+
     /// The return value; rethrows the GreenletExit if exited().
     R& value() const {
         if (exit_) std::rethrow_exception(exit_);
@@ -178,7 +179,7 @@ public:
     /// @{
     R& operator*() const { return value(); }
     R* operator->() const { return &value(); }
-/// @}
+    /// @}
 
 private:
     friend class Greenlet<R>;
@@ -195,7 +196,7 @@ public:
     /// @{
     bool exited() const noexcept { return static_cast<bool>(exit_); }
     std::exception_ptr exit() const noexcept { return exit_; }
-/// @}
+    /// @}
 
 private:
     friend class Greenlet<void>;

@@ -108,13 +108,13 @@ public:
     Pipe(const Pipe&) = delete;
     Pipe& operator=(const Pipe&) = delete;
     ~Pipe() { close(); }
-/// @}
+    /// @}
 
     /// The fd, or -1 once closed. is_open(): fd >= 0.
     /// @{
     int fileno() const noexcept { return fd_; }
     bool is_open() const noexcept { return fd_ >= 0; }
-/// @}
+    /// @}
 
     /// Up to `size` bytes into `buf`; 0 at end of stream. May switch.
     std::size_t read_into(void* buf, std::size_t size);
@@ -165,6 +165,7 @@ public:
     pid_t pid() const noexcept;
     const std::vector<std::string>& args() const noexcept;
     /// @}
+
     /// Exit code, -N after death by signal N; nullopt while it runs (as
     /// last seen by poll/wait/communicate).
     std::optional<int> returncode() const noexcept;
@@ -192,14 +193,14 @@ public:
     /// @{
     void terminate();  // SIGTERM
     void kill();       // SIGKILL
-/// @}
+    /// @}
 
     /// The parent's ends of the PIPE streams (not open for other kinds).
     /// @{
     Pipe& stdin_pipe() noexcept;
     Pipe& stdout_pipe() noexcept;
     Pipe& stderr_pipe() noexcept;
-/// @}
+    /// @}
 
     struct Impl;
 

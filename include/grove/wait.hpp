@@ -100,7 +100,7 @@ public:
         }
         bool operator==(const iterator& o) const { return index_.has_value() == o.index_.has_value(); }
         bool operator!=(const iterator& o) const { return !(*this == o); }
-/// @}
+        /// @}
 
     private:
         void advance() { index_ = range_->core_.next(); }
@@ -111,7 +111,7 @@ public:
     /// @{
     iterator begin() { return iterator(this); }
     iterator end() { return iterator(); }
-/// @}
+    /// @}
 
 private:
     static std::vector<Waitable*> pointers(std::vector<Element>& v) {

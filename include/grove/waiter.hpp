@@ -97,7 +97,7 @@ public:
     bool empty() const noexcept { return head_ == nullptr; }
     std::size_t size() const noexcept { return size_; }
     WaitNode* front() const noexcept { return head_; }
-/// @}
+    /// @}
 
     /// Link `node` (which must be on no list) at the back or the front, or unlink it from this list. O(1); never switch.
     /// @{
@@ -105,6 +105,7 @@ public:
     void push_front(WaitNode& node) noexcept;
     void remove(WaitNode& node) noexcept;
     /// @}
+
     /// Unlinks and returns the first node, or nullptr.
     WaitNode* pop_front() noexcept;
 
@@ -184,7 +185,7 @@ public:
     GreenletBase& greenlet() const noexcept { return *greenlet_; }
     const char* what() const noexcept { return what_; }
     const void* object() const noexcept { return object_; }
-/// @}
+    /// @}
 
 private:
     friend struct detail::Runtime;

@@ -38,7 +38,7 @@ public:
     auto end() const noexcept { return fields_.end(); }
     std::size_t size() const noexcept { return fields_.size(); }
     bool empty() const noexcept { return fields_.empty(); }
-/// @}
+    /// @}
 
 private:
     std::vector<Field> fields_;

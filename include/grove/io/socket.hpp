@@ -64,6 +64,7 @@ public:
     Socket(const Socket&) = delete;
     Socket& operator=(const Socket&) = delete;
     /// @}
+
     /// close(); errors are ignored.
     ~Socket();
 
@@ -73,6 +74,7 @@ public:
     bool is_open() const noexcept { return fd_ >= 0; }
     explicit operator bool() const noexcept { return is_open(); }
     /// @}
+
     /// Gives up ownership: returns the fd (still O_NONBLOCK) and leaves -1.
     int detach() noexcept;
     /// Wakes greenlets waiting on this socket (they get EBADF), then closes
@@ -84,6 +86,7 @@ public:
     void settimeout(std::optional<Duration> timeout);
     std::optional<Duration> gettimeout() const noexcept { return timeout_; }
     /// @}
+
     /// setblocking(true) = settimeout(nullopt); false = settimeout(0).
     void setblocking(bool blocking) { settimeout(blocking ? std::nullopt : std::optional<Duration>(Duration::zero())); }
 
@@ -107,12 +110,13 @@ public:
     std::size_t send(const void* data, std::size_t size, int flags = 0);
     std::size_t send(std::string_view data, int flags = 0) { return send(data.data(), data.size(), flags); }
     /// @}
+
     /// Sends all of `data`, waiting as often as needed. On TimeoutError, kill
     /// or error, an unknown prefix of `data` may have been sent.
     /// @{
     void sendall(const void* data, std::size_t size, int flags = 0);
     void sendall(std::string_view data, int flags = 0) { sendall(data.data(), data.size(), flags); }
-/// @}
+    /// @}
 
     /// Datagram receive: the bytes and who sent them.
     /// @{
@@ -122,7 +126,7 @@ public:
     std::size_t sendto(std::string_view data, const Address& to, int flags = 0) {
         return sendto(data.data(), data.size(), to, flags);
     }
-/// @}
+    /// @}
 
     /// shutdown(2): SHUT_RD, SHUT_WR or SHUT_RDWR. Never switches.
     void shutdown(int how);
@@ -134,6 +138,7 @@ public:
     void set_reuseaddr(bool on = true);
     void set_reuseport(bool on = true);
     /// @}
+
     /// TCP_NODELAY (TCP sockets only).
     void set_nodelay(bool on = true);
 
@@ -142,11 +147,12 @@ public:
     Address getsockname() const;
     Address getpeername() const;
     /// @}
+
     /// SO_DOMAIN / SO_TYPE of the socket.
     /// @{
     int family() const;
     int type() const;
-/// @}
+    /// @}
 
 private:
     explicit Socket(int fd, std::nullptr_t) noexcept : fd_(fd) {}

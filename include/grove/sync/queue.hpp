@@ -152,6 +152,7 @@ public:
     bool empty() const noexcept { return qsize() == 0; }
     bool full() const noexcept { return qsize() >= capacity_; }
     /// @}
+
     /// The bound; nullopt when unbounded (0 for a Channel).
     std::optional<std::size_t> maxsize() const noexcept {
         return capacity_ == kUnbounded ? std::nullopt : std::optional<std::size_t>(capacity_);
@@ -160,7 +161,7 @@ public:
     /// @{
     std::size_t waiting_getters() const noexcept { return getters_.size(); }
     std::size_t waiting_putters() const noexcept { return putters_.size(); }
-/// @}
+    /// @}
 
     /// Range-for support: `for (auto& item : queue)` gets items until the
     /// queue is shut down and drained (blocking in between, like get()).
@@ -178,7 +179,7 @@ public:
         }
         void operator++(int) { advance(); }
         bool operator==(std::default_sentinel_t) const noexcept { return !item_; }
-/// @}
+        /// @}
 
     private:
         void advance() {
@@ -195,7 +196,7 @@ public:
     /// @{
     iterator begin() { return iterator(this); }
     std::default_sentinel_t end() const noexcept { return {}; }
-/// @}
+    /// @}
 
 protected:
     /// The capacity stored for "no bound".

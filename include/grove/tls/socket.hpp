@@ -61,7 +61,7 @@ public:
     TlsSocket(const TlsSocket&) = delete;
     TlsSocket& operator=(const TlsSocket&) = delete;
     ~TlsSocket();
-/// @}
+    /// @}
 
     /// Runs the TLS handshake (a no-op once done). Throws TlsError on
     /// rejection (verify_code() tells certificate failures apart),
@@ -84,11 +84,13 @@ public:
     std::size_t send(const void* data, std::size_t size);
     std::size_t send(std::string_view data) { return send(data.data(), data.size()); }
     /// @}
+
     /// Sends all of `data`. On timeout, kill or error the socket is broken.
     /// @{
     void sendall(const void* data, std::size_t size);
     void sendall(std::string_view data) { sendall(data.data(), data.size()); }
     /// @}
+
     /// Bytes of decrypted data readable without I/O.
     std::size_t pending() const noexcept;
 
@@ -105,7 +107,7 @@ public:
     /// @{
     void settimeout(std::optional<Duration> timeout);
     std::optional<Duration> gettimeout() const noexcept;
-/// @}
+    /// @}
 
     /// Whether it holds a connection (not closed, not default-constructed); `bool`: the same; fileno(): the fd, or -1.
     /// @{
@@ -113,6 +115,7 @@ public:
     explicit operator bool() const noexcept { return is_open(); }
     int fileno() const noexcept;
     /// @}
+
     /// The underlying socket (for getpeername, setsockopt...). Reading or
     /// writing it directly corrupts the TLS stream. std::logic_error when
     /// default-constructed.
@@ -130,7 +133,7 @@ public:
     std::string version() const;
     std::string cipher() const;
     std::string peer_subject() const;
-/// @}
+    /// @}
 
 private:
     struct Impl;
