@@ -79,7 +79,8 @@ struct MemoryUsageThresholdExceeded {
 class Subscription {
 public:
     Subscription() = default;
-    /// Move-only: the moved-to handle keeps the subscription; assigning over a handle unsubscribes its old callback first.
+    /// Move-only: the moved-to handle keeps the subscription; assigning over a handle
+    /// unsubscribes its old callback first.
     /// @{
     Subscription(Subscription&&) noexcept = default;
     Subscription& operator=(Subscription&&) noexcept;

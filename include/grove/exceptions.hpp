@@ -21,7 +21,8 @@ class Timeout;
 class GreenletExit {
 public:
     GreenletExit() = default;
-    /// A kill reason carried as the message; what() returns it ("GreenletExit" by default).
+    /// A kill reason carried as the message; what() returns it ("GreenletExit" by
+    /// default).
     /// @{
     explicit GreenletExit(std::string what) : what_(std::move(what)) {}
     virtual ~GreenletExit() = default;
@@ -39,7 +40,8 @@ private:
 class TimeoutError {
 public:
     TimeoutError() = default;
-    /// `source_serial` is the raising guard's start serial (0: none); what() returns `what` ("timed out" by default).
+    /// `source_serial` is the raising guard's start serial (0: none); what() returns
+    /// `what` ("timed out" by default).
     /// @{
     TimeoutError(std::uint64_t source_serial, std::string what) : source_(source_serial), what_(std::move(what)) {}
     virtual ~TimeoutError() = default;

@@ -84,7 +84,8 @@ public:
     bool started() const noexcept { return state_.phase != detail::Phase::New; }
     /// Same as dead(): the greenlet's outcome is known.
     bool ready() const noexcept override { return dead(); }
-    /// The greenlet has finished (returned, thrown, or killed); never false again. Never switches.
+    /// The greenlet has finished (returned, thrown, or killed); never false again.
+    /// Never switches.
     bool dead() const noexcept { return state_.phase == detail::Phase::Dead; }
     /// Ended without an error (a GreenletExit end counts as successful).
     bool successful() const noexcept { return dead() && !state_.error; }
@@ -164,7 +165,8 @@ class Greenlet;
 template <class R>
 class Outcome {
 public:
-    /// Whether the greenlet ended by GreenletExit (a kill) instead of returning; exit() is that exception (empty otherwise).
+    /// Whether the greenlet ended by GreenletExit (a kill) instead of returning; exit()
+    /// is that exception (empty otherwise).
     /// @{
     bool exited() const noexcept { return static_cast<bool>(exit_); }
     std::exception_ptr exit() const noexcept { return exit_; }
@@ -189,10 +191,12 @@ private:
 };
 
 template <>
-/// What get() returns for a Greenlet<void>: whether it ended by GreenletExit, and that exception.
+/// What get() returns for a Greenlet<void>: whether it ended by GreenletExit, and that
+/// exception.
 class Outcome<void> {
 public:
-    /// Whether the greenlet ended by GreenletExit (a kill) instead of returning; exit() is that exception (empty otherwise).
+    /// Whether the greenlet ended by GreenletExit (a kill) instead of returning; exit()
+    /// is that exception (empty otherwise).
     /// @{
     bool exited() const noexcept { return static_cast<bool>(exit_); }
     std::exception_ptr exit() const noexcept { return exit_; }

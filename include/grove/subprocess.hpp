@@ -149,7 +149,8 @@ private:
 /// zombie; its pipes are closed.
 class Popen {
 public:
-    /// Starts `args[0]` (looked up on PATH) with `args` as its argv; see the class comment.
+    /// Starts `args[0]` (looked up on PATH) with `args` as its argv; see the class
+    /// comment.
     explicit Popen(std::vector<std::string> args, Options options = {});
     /// `/bin/sh -c command`.
     static Popen shell(std::string command, Options options = {});

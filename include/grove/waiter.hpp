@@ -54,7 +54,8 @@ enum class WaitKind : unsigned char;
 /// a blocking call by any path (return, timeout, kill) leaves no stale entry.
 class WaitNode {
 public:
-    /// A node for `waiter`, on no list yet (link it with WaitList::push_back). Non-copyable: lists point at it.
+    /// A node for `waiter`, on no list yet (link it with WaitList::push_back).
+    /// Non-copyable: lists point at it.
     explicit WaitNode(Waiter& waiter) noexcept : waiter_(&waiter) {}
     WaitNode(const WaitNode&) = delete;
     WaitNode& operator=(const WaitNode&) = delete;
@@ -99,7 +100,8 @@ public:
     WaitNode* front() const noexcept { return head_; }
     /// @}
 
-    /// Link `node` (which must be on no list) at the back or the front, or unlink it from this list. O(1); never switch.
+    /// Link `node` (which must be on no list) at the back or the front, or unlink it
+    /// from this list. O(1); never switch.
     /// @{
     void push_back(WaitNode& node) noexcept;
     void push_front(WaitNode& node) noexcept;
@@ -131,7 +133,9 @@ private:
 /// run-info dumps): e.g. `Waiter w{"Event", this}`.
 class Waiter {
 public:
-    /// Binds to the current greenlet (getcurrent()) and its hub; `what` (a string literal: it is kept, not copied) and `object` describe the wait for LoopExit's message and run-info. Never switches.
+    /// Binds to the current greenlet (getcurrent()) and its hub; `what` (a string
+    /// literal: it is kept, not copied) and `object` describe the wait for LoopExit's
+    /// message and run-info. Never switches.
     explicit Waiter(const char* what = "wait", const void* object = nullptr);
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
@@ -169,7 +173,8 @@ public:
         wake();
     }
 
-    /// Whether wake() (or wake_final()) came: after an interrupted wait() this tells whether something was already handed over, to be passed on.
+    /// Whether wake() (or wake_final()) came: after an interrupted wait() this tells
+    /// whether something was already handed over, to be passed on.
     bool woken() const noexcept { return woken_; }
     /// Woken by wake_final(): a kill or Timeout waits for the next blocking point.
     bool woken_final() const noexcept { return woken_ && final_; }

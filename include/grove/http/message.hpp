@@ -139,7 +139,8 @@ struct Response {
 
     /// `body` with Content-Type `content_type`.
     static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
-    /// A streamed response: `producer` runs in the connection's greenlet and writes the body through a BodyWriter (see `stream`).
+    /// A streamed response: `producer` runs in the connection's greenlet and writes the
+    /// body through a BodyWriter (see `stream`).
     static Response streaming(int status, std::function<void(BodyWriter&)> producer,
                               std::string content_type = "text/plain; charset=utf-8");
 };

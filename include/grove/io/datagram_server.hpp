@@ -38,7 +38,8 @@ namespace grove {
 /// DatagramServerThreads.
 class DatagramServer {
 public:
-    /// Called in its own greenlet for each datagram: its bytes and its sender. Reply with sendto().
+    /// Called in its own greenlet for each datagram: its bytes and its sender. Reply
+    /// with sendto().
     using Handler = std::function<void(const std::string& data, const Address& from)>;
 
     /// Binds `address` at start() (SO_REUSEADDR; SO_REUSEPORT if
@@ -81,7 +82,8 @@ public:
     /// started or stopped, EMSGSIZE when too long...).
     std::size_t sendto(std::string_view data, const Address& to);
 
-    /// Whether start() was called; whether stop() was (the socket is closed). Never switch.
+    /// Whether start() was called; whether stop() was (the socket is closed). Never
+    /// switch.
     /// @{
     bool started() const noexcept;
     bool closed() const noexcept;
@@ -114,10 +116,12 @@ std::vector<Socket> reuseport_datagram_sockets(const Address& address, std::size
 /// start() and stop() block the calling OS thread (not just the greenlet).
 class DatagramServerThreads {
 public:
-    /// Called in a greenlet of the receiving thread with that thread's server (for sendto()), the datagram and its sender.
+    /// Called in a greenlet of the receiving thread with that thread's server (for
+    /// sendto()), the datagram and its sender.
     using Handler = std::function<void(DatagramServer& server, const std::string& data, const Address& from)>;
 
-    /// Serves `handler` on `address` with `threads` threads, started by start(). std::invalid_argument for zero threads or an empty handler. Never switches.
+    /// Serves `handler` on `address` with `threads` threads, started by start().
+    /// std::invalid_argument for zero threads or an empty handler. Never switches.
     DatagramServerThreads(Address address, std::size_t threads, Handler handler);
     /// stop() if running.
     ~DatagramServerThreads();

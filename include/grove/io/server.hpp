@@ -29,7 +29,8 @@ namespace grove {
 /// one server per thread on SO_REUSEPORT listeners: see ServerThreads.
 class StreamServer {
 public:
-    /// Called in a new greenlet for each connection: the connected socket (closed when the handler returns or unwinds) and the peer's address.
+    /// Called in a new greenlet for each connection: the connected socket (closed when
+    /// the handler returns or unwinds) and the peer's address.
     using Handler = std::function<void(Socket&, const Address&)>;
 
     /// Binds `address` at start() (SO_REUSEADDR; SO_REUSEPORT if
@@ -63,7 +64,8 @@ public:
     /// may stop its own server: it is not killed). Idempotent.
     void stop(std::optional<Duration> timeout = Duration{1});
 
-    /// Whether start() was called; whether stop() was (the listener is closed). Never switch.
+    /// Whether start() was called; whether stop() was (the listener is closed). Never
+    /// switch.
     /// @{
     bool started() const noexcept;
     bool closed() const noexcept;

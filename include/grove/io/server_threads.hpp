@@ -30,7 +30,8 @@ std::vector<Socket> reuseport_listeners(const Address& address, std::size_t n, i
 /// main() of a server program.
 class ServerThreads {
 public:
-    /// Serves `handler` on `address` with `threads` threads, started by start(). std::invalid_argument for zero threads. Never switches.
+    /// Serves `handler` on `address` with `threads` threads, started by start().
+    /// std::invalid_argument for zero threads. Never switches.
     ServerThreads(Address address, std::size_t threads, StreamServer::Handler handler);
     /// stop() if running.
     ~ServerThreads();

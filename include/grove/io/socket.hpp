@@ -81,7 +81,9 @@ public:
     /// the fd. A no-op when already closed. Never switches.
     void close() noexcept;
 
-    /// Python's settimeout (see the class comment): nullopt blocks, a positive duration throws SocketTimeout after it, zero or below is non-blocking. std::invalid_argument for NaN. gettimeout() returns it.
+    /// Python's settimeout (see the class comment): nullopt blocks, a positive duration
+    /// throws SocketTimeout after it, zero or below is non-blocking.
+    /// std::invalid_argument for NaN. gettimeout() returns it.
     /// @{
     void settimeout(std::optional<Duration> timeout);
     std::optional<Duration> gettimeout() const noexcept { return timeout_; }
@@ -131,7 +133,8 @@ public:
     /// shutdown(2): SHUT_RD, SHUT_WR or SHUT_RDWR. Never switches.
     void shutdown(int how);
 
-    /// setsockopt(2)/getsockopt(2) with an int value; std::system_error on failure. set_reuseaddr/set_reuseport: SO_REUSEADDR/SO_REUSEPORT. Never switch.
+    /// setsockopt(2)/getsockopt(2) with an int value; std::system_error on failure.
+    /// set_reuseaddr/set_reuseport: SO_REUSEADDR/SO_REUSEPORT. Never switch.
     /// @{
     void setsockopt(int level, int option, int value);
     int getsockopt(int level, int option) const;
@@ -142,7 +145,8 @@ public:
     /// TCP_NODELAY (TCP sockets only).
     void set_nodelay(bool on = true);
 
-    /// The local / the peer's address (getsockname(2), getpeername(2)); std::system_error when there is none.
+    /// The local / the peer's address (getsockname(2), getpeername(2));
+    /// std::system_error when there is none.
     /// @{
     Address getsockname() const;
     Address getpeername() const;

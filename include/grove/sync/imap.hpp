@@ -35,7 +35,8 @@ public:
     static_assert(!std::is_void_v<R>, "grove::Group::imap/map: the function must return a value");
 
     template <class G, class Range>
-    /// Made by Group::imap() / imap_unordered(): copies `items`; starts nothing until iterated. Never switches.
+    /// Made by Group::imap() / imap_unordered(): copies `items`; starts nothing until
+    /// iterated. Never switches.
     IMap(Group& group, G&& f, const Range& items, bool ordered)
         : group_(group),
           f_(std::forward<G>(f)),
@@ -79,7 +80,9 @@ public:
         }
     }
 
-    /// An input iterator over next()'s results: `*it` is the current result; `++it` waits for the next (may switch; rethrows a failed call's error); it equals end() when all were yielded.
+    /// An input iterator over next()'s results: `*it` is the current result; `++it`
+    /// waits for the next (may switch; rethrows a failed call's error); it equals end()
+    /// when all were yielded.
     class iterator {
     public:
         /// Constructed by begin(); the usual input-iterator members.

@@ -67,7 +67,8 @@ public:
         if (!waiter.wait(timeout)) throw QueueFull();
         if (node.shut) throw QueueShutDown();
     }
-    /// put(item, false): puts without waiting; QueueFull if there is no room (a Channel: no getter waiting).
+    /// put(item, false): puts without waiting; QueueFull if there is no room (a
+    /// Channel: no getter waiting).
     void put_nowait(T item) { put(std::move(item), false); }
 
     /// Removes and returns the next item, waiting while there is none.
@@ -106,7 +107,8 @@ public:
             getters_.push_front(node);
         }
     }
-    /// get(false): an item if one is there now, else QueueEmpty (QueueShutDown once shut down and drained). Never switches.
+    /// get(false): an item if one is there now, else QueueEmpty (QueueShutDown once
+    /// shut down and drained). Never switches.
     T get_nowait() { return get(false); }
 
     /// The item get() would return next, left in place; waits as get() does

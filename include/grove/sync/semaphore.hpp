@@ -58,7 +58,8 @@ public:
     std::size_t waiting() const noexcept { return acquirers_.size(); }
 
 protected:
-    /// For BoundedSemaphore: `bounded` makes release() beyond `value` a std::logic_error. std::invalid_argument for a negative `value`.
+    /// For BoundedSemaphore: `bounded` makes release() beyond `value` a
+    /// std::logic_error. std::invalid_argument for a negative `value`.
     Semaphore(int value, bool bounded);
 
 private:
@@ -75,7 +76,8 @@ private:
 /// would exceed the initial value (a release without a matching acquire).
 class BoundedSemaphore : public Semaphore {
 public:
-    /// `value` permits, and at most `value`: see the class comment. std::invalid_argument if negative.
+    /// `value` permits, and at most `value`: see the class comment.
+    /// std::invalid_argument if negative.
     explicit BoundedSemaphore(int value = 1) : Semaphore(value, true) {}
 };
 
@@ -83,7 +85,8 @@ public:
 /// DummySemaphore): stands in where a lock is optional. Never switches.
 class DummySemaphore {
 public:
-    /// The Semaphore interface, std-shaped locking included: every acquire, wait and try_lock succeeds at once, release and unlock do nothing, locked() is false.
+    /// The Semaphore interface, std-shaped locking included: every acquire, wait and
+    /// try_lock succeeds at once, release and unlock do nothing, locked() is false.
     /// @{
     explicit DummySemaphore(int = 1) noexcept {}
     bool acquire(bool = true, std::optional<Duration> = {}) noexcept { return true; }

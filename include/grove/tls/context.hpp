@@ -41,7 +41,9 @@ enum class TlsVerify { none, optional, required };
 /// missing file, a key that does not match the certificate, bad PEM).
 class TlsContext {
 public:
-    /// A client context (verify = required, check_hostname, the system trust store, TLS 1.2 minimum); a server context (verify = none, TLS 1.2 minimum). See the class comment. TlsError if OpenSSL cannot allocate.
+    /// A client context (verify = required, check_hostname, the system trust store, TLS
+    /// 1.2 minimum); a server context (verify = none, TLS 1.2 minimum). See the class
+    /// comment. TlsError if OpenSSL cannot allocate.
     /// @{
     static TlsContext client();
     static TlsContext server();
@@ -62,7 +64,9 @@ public:
     /// Adds the system's default trust store (client() already did).
     void load_default_verify_paths();
 
-    /// Whether to ask for and verify the peer's certificate (see TlsVerify); verify() returns it. TlsVerify::none while check_hostname() is on: std::logic_error (call set_check_hostname(false) first).
+    /// Whether to ask for and verify the peer's certificate (see TlsVerify); verify()
+    /// returns it. TlsVerify::none while check_hostname() is on: std::logic_error (call
+    /// set_check_hostname(false) first).
     /// @{
     void set_verify(TlsVerify mode);
     TlsVerify verify() const noexcept;

@@ -19,7 +19,8 @@ namespace grove {
 /// timeouts stay SocketTimeout / TimeoutError.
 class TlsError : public std::runtime_error {
 public:
-    /// `what` is the message; `verify_code` the X509_V_* reason when a certificate was rejected (0 otherwise).
+    /// `what` is the message; `verify_code` the X509_V_* reason when a certificate was
+    /// rejected (0 otherwise).
     explicit TlsError(const std::string& what, long verify_code = 0)
         : std::runtime_error(what), verify_code_(verify_code) {}
     /// The X509_V_* reason a certificate was rejected for; 0 for other failures.

@@ -103,13 +103,15 @@ public:
     /// OpenSSL state goes with the object. Never switches; idempotent.
     void close() noexcept;
 
-    /// The socket's own timeout, with Socket::settimeout's semantics (SocketTimeout after it); it bounds each operation, the handshake included.
+    /// The socket's own timeout, with Socket::settimeout's semantics (SocketTimeout
+    /// after it); it bounds each operation, the handshake included.
     /// @{
     void settimeout(std::optional<Duration> timeout);
     std::optional<Duration> gettimeout() const noexcept;
     /// @}
 
-    /// Whether it holds a connection (not closed, not default-constructed); `bool`: the same; fileno(): the fd, or -1.
+    /// Whether it holds a connection (not closed, not default-constructed); `bool`: the
+    /// same; fileno(): the fd, or -1.
     /// @{
     bool is_open() const noexcept;
     explicit operator bool() const noexcept { return is_open(); }
