@@ -99,7 +99,8 @@ public:
 /// SIGPIPE. OS errors: std::system_error. Move-only; closes on destruction.
 class Pipe {
 public:
-    /// A closed pipe; `Pipe(int)` adopts an fd (which it will close).
+    /// A closed pipe, or one that adopts `fd` (closed on destruction).
+    /// Move-only: the moved-from Pipe is closed.
     /// @{
     Pipe() noexcept = default;
     explicit Pipe(int fd) noexcept : fd_(fd) {}

@@ -82,8 +82,8 @@ public:
     /// started or stopped, EMSGSIZE when too long...).
     std::size_t sendto(std::string_view data, const Address& to);
 
-    /// Whether start() was called; whether stop() was (the socket is closed). Never
-    /// switch.
+    /// started(): start() was called. closed(): no socket is open (not bound
+    /// yet, or stopped). Never switch.
     /// @{
     bool started() const noexcept;
     bool closed() const noexcept;

@@ -64,8 +64,8 @@ public:
     /// may stop its own server: it is not killed). Idempotent.
     void stop(std::optional<Duration> timeout = Duration{1});
 
-    /// Whether start() was called; whether stop() was (the listener is closed). Never
-    /// switch.
+    /// started(): start() was called. closed(): no listener is open (not bound
+    /// yet, or stopped). Never switch.
     /// @{
     bool started() const noexcept;
     bool closed() const noexcept;

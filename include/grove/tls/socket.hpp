@@ -105,6 +105,7 @@ public:
 
     /// The socket's own timeout, with Socket::settimeout's semantics (SocketTimeout
     /// after it); it bounds each operation, the handshake included.
+    /// std::invalid_argument for NaN, std::logic_error without a connection.
     /// @{
     void settimeout(std::optional<Duration> timeout);
     std::optional<Duration> gettimeout() const noexcept;
