@@ -146,7 +146,7 @@ public:
     void set_nodelay(bool on = true);
 
     /// The local / the peer's address (getsockname(2), getpeername(2));
-    /// std::system_error when there is none.
+    /// std::system_error on failure (ENOTCONN from getpeername when not connected).
     /// @{
     Address getsockname() const;
     Address getpeername() const;
