@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: install what is missing (Debian 12 packages),
-# configure, build, and run the flagship example.
+# configure, build, check the docs site (docs/), and run the flagship example.
 #   ./tools/quickstart.sh            # build dir: ./build
 # Re-running it is cheap: apt skips what is installed, meson reconfigures.
 set -euo pipefail
@@ -15,6 +15,7 @@ packages=(
   memcached libmemcached-dev
   libc-ares-dev
   valgrind python3 wrk
+  doxygen
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -33,4 +34,6 @@ else
   meson setup build --wrap-mode=nodownload -Dwerror=true >/dev/null
 fi
 ninja -C build
+# The HTML reference and guides (docs/): fails on any doxygen warning.
+meson compile -C build docs
 ./build/tools/examples/greenlets_at_work

@@ -21,6 +21,9 @@
 
 namespace grove::config {
 
+/// Every runtime setting, one field each, with its GROVE_* variable and default (see
+/// the file comment and config::set()). A plain value: copy it, change fields, pass it
+/// to set().
 struct Settings {
     /// GROVE_STACK_SIZE (bytes, or with a k/K, m/M, g/G suffix; 16K..1G): usable
     /// stack bytes of a greenlet that does not ask for a size. 0: 128 KiB

@@ -36,6 +36,8 @@
 
 namespace grove {
 
+/// What a Deterministic scope turns on (see the file comment): the virtual clock, the
+/// seeded run order, or both.
 struct DeterministicOptions {
     /// Time moves as described above instead of with the wall.
     bool virtual_clock = true;
@@ -51,6 +53,8 @@ struct DeterministicOptions {
 /// std::logic_error, destroying it there aborts with a message.
 class Deterministic {
 public:
+    /// Enters the mode with `options` on the calling thread (its main greenlet only:
+    /// std::logic_error from a greenlet). Never switches.
     explicit Deterministic(DeterministicOptions options = {});
     ~Deterministic();
     Deterministic(const Deterministic&) = delete;

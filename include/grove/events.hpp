@@ -36,7 +36,9 @@ namespace grove::events {
 /// inside start(), before the greenlet first runs; `parent` is the greenlet
 /// that called start() (the main greenlet, or the hub inside a callback).
 struct GreenletSpawned {
+    /// The greenlet just started.
     GreenletBase& greenlet;
+    /// The greenlet that started it.
     GreenletBase& parent;
 };
 
@@ -44,6 +46,7 @@ struct GreenletSpawned {
 /// before it began). Called on its thread when its outcome is set, before its
 /// joiners and links run. `greenlet.dead()` is true; exception() is its error.
 struct GreenletDied {
+    /// The greenlet that died.
     GreenletBase& greenlet;
 };
 
@@ -52,18 +55,20 @@ struct GreenletDied {
 /// incident, after the warning was logged. The greenlet belongs to another
 /// thread and may be gone already: it is identified, never handed over.
 struct EventLoopBlocked {
-    pid_t thread_id;               // the blocked hub's thread (gettid)
-    std::uint64_t greenlet_ident;  // its minimal_ident, 0 if none was assigned yet
-    const void* greenlet;          // its address, to compare with; never dereference
-    Duration blocked_for;          // how long the hub had not switched when seen
-    std::string stack;             // its frames at that moment, outermost first, one per line
+    pid_t thread_id;               ///< the blocked hub's thread (gettid)
+    std::uint64_t greenlet_ident;  ///< its minimal_ident, 0 if none was assigned yet
+    const void* greenlet;          ///< its address, to compare with; never dereference
+    Duration blocked_for;          ///< how long the hub had not switched when seen
+    std::string stack;             ///< its frames at that moment, outermost first, one per line
 };
 
 /// The monitor saw the process's resident set above max_memory_usage.
 /// Called on the monitor thread, once each time the usage crosses the limit
 /// upwards (again only after it has fallen below).
 struct MemoryUsageThresholdExceeded {
+    /// The resident set size seen, in bytes.
     std::size_t rss_bytes;
+    /// The limit (Settings::max_memory_usage), in bytes.
     std::size_t limit_bytes;
 };
 
@@ -74,13 +79,19 @@ struct MemoryUsageThresholdExceeded {
 class Subscription {
 public:
     Subscription() = default;
+    /// Move-only: the moved-to handle keeps the subscription; assigning over a handle
+    /// unsubscribes its old callback first.
+    /// @{
     Subscription(Subscription&&) noexcept = default;
     Subscription& operator=(Subscription&&) noexcept;
+    /// @}
     ~Subscription();
     Subscription(const Subscription&) = delete;
     Subscription& operator=(const Subscription&) = delete;
 
+    /// Unsubscribes now (as destruction does); a no-op when empty. Never switches.
     void reset() noexcept;
+    /// Whether it still holds a subscription.
     explicit operator bool() const noexcept { return static_cast<bool>(token_); }
 
     struct Token;  // opaque (lib/util/events.cpp)

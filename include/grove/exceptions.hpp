@@ -21,9 +21,13 @@ class Timeout;
 class GreenletExit {
 public:
     GreenletExit() = default;
+    /// A kill reason carried as the message; what() returns it ("GreenletExit" by
+    /// default).
+    /// @{
     explicit GreenletExit(std::string what) : what_(std::move(what)) {}
     virtual ~GreenletExit() = default;
     virtual const char* what() const noexcept { return what_.c_str(); }
+    /// @}
 
 private:
     std::string what_ = "GreenletExit";
@@ -36,9 +40,13 @@ private:
 class TimeoutError {
 public:
     TimeoutError() = default;
+    /// `source_serial` is the raising guard's start serial (0: none); what() returns
+    /// `what` ("timed out" by default).
+    /// @{
     TimeoutError(std::uint64_t source_serial, std::string what) : source_(source_serial), what_(std::move(what)) {}
     virtual ~TimeoutError() = default;
     virtual const char* what() const noexcept { return what_.c_str(); }
+    /// @}
 
     /// Whether `guard` raised this error (compares the guard's start serial, so
     /// a later Timeout that reuses the same address is never mistaken for it).
@@ -66,11 +74,13 @@ public:
     QueueEmpty() : std::runtime_error("queue is empty") {}
     using std::runtime_error::runtime_error;
 };
+/// QueueFull: put() found no room in time (or at once without `block`).
 class QueueFull : public std::runtime_error {
 public:
     QueueFull() : std::runtime_error("queue is full") {}
     using std::runtime_error::runtime_error;
 };
+/// QueueShutDown: put() after shutdown(), or get() once shut down and drained.
 class QueueShutDown : public std::runtime_error {
 public:
     QueueShutDown() : std::runtime_error("queue is shut down") {}

@@ -30,8 +30,11 @@ public:
     explicit FileObject(const std::string& path, const std::string& mode = "r", ThreadPool* pool = nullptr);
     /// Takes ownership of `fd` (fdopen). std::system_error when it fails.
     static FileObject adopt(int fd, const std::string& mode, ThreadPool* pool = nullptr);
+    /// Move-only: the moved-from FileObject is closed().
+    /// @{
     FileObject(FileObject&&) noexcept;
     FileObject& operator=(FileObject&&) noexcept;
+    /// @}
     FileObject(const FileObject&) = delete;
     FileObject& operator=(const FileObject&) = delete;
     /// Closes it if still open, on the calling thread (blocking it for the
@@ -44,10 +47,12 @@ public:
     std::string readline(std::optional<std::size_t> limit = {});
     /// Writes all of `data` (into stdio's buffer, flushed as stdio does).
     void write(std::string_view data);
+    /// fflush() on the pool: stdio's buffer goes to the kernel. May switch.
     void flush();
     /// Flushes and closes on the pool; further calls but close() throw.
     void close();
 
+    /// Whether close() was called (or it was moved from).
     bool closed() const noexcept;
     /// The fd; -1 once closed.
     int fileno() const noexcept;

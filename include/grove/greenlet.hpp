@@ -84,13 +84,17 @@ public:
     bool started() const noexcept { return state_.phase != detail::Phase::New; }
     /// Same as dead(): the greenlet's outcome is known.
     bool ready() const noexcept override { return dead(); }
+    /// The greenlet has finished (returned, thrown, or killed); never false again.
+    /// Never switches.
     bool dead() const noexcept { return state_.phase == detail::Phase::Dead; }
     /// Ended without an error (a GreenletExit end counts as successful).
     bool successful() const noexcept { return dead() && !state_.error; }
     /// The error that ended it; empty while alive, on success and on GreenletExit.
     std::exception_ptr exception() const noexcept { return state_.error; }
 
+    /// Identifies a link for unlink().
     using LinkId = std::uint64_t;
+    /// A link callback: called with the dead greenlet, from the hub (it must not block).
     using LinkCallback = std::function<void(GreenletBase&)>;
     /// Calls `cb(*this)` once, from the hub, after death (at once on the next
     /// hub turn if already dead). Callbacks must not block (std::logic_error);
@@ -105,6 +109,7 @@ public:
 
     /// The greenlet's name; "Greenlet-<minimal_ident>" until set.
     std::string name() const;
+    /// Sets the name shown by name(), describe() and run-info dumps. Never switches.
     void set_name(std::string name);
     /// A small number unique among this process's greenlets (1, 2, 3...).
     std::uint64_t minimal_ident() const;
@@ -160,15 +165,23 @@ class Greenlet;
 template <class R>
 class Outcome {
 public:
+    /// Whether the greenlet ended by GreenletExit (a kill) instead of returning; exit()
+    /// is that exception (empty otherwise).
+    /// @{
     bool exited() const noexcept { return static_cast<bool>(exit_); }
     std::exception_ptr exit() const noexcept { return exit_; }
+    /// @}
+
     /// The return value; rethrows the GreenletExit if exited().
     R& value() const {
         if (exit_) std::rethrow_exception(exit_);
         return *owner_->result_;
     }
+    /// value(): `*outcome`, `outcome->member`.
+    /// @{
     R& operator*() const { return value(); }
     R* operator->() const { return &value(); }
+    /// @}
 
 private:
     friend class Greenlet<R>;
@@ -178,10 +191,16 @@ private:
 };
 
 template <>
+/// What get() returns for a Greenlet<void>: whether it ended by GreenletExit, and that
+/// exception.
 class Outcome<void> {
 public:
+    /// Whether the greenlet ended by GreenletExit (a kill) instead of returning; exit()
+    /// is that exception (empty otherwise).
+    /// @{
     bool exited() const noexcept { return static_cast<bool>(exit_); }
     std::exception_ptr exit() const noexcept { return exit_; }
+    /// @}
 
 private:
     friend class Greenlet<void>;

@@ -23,6 +23,10 @@ namespace detail {
 class HubImpl;
 }
 
+/// The per-thread hub: owns the thread's libev loop, timers and ready queue, and runs
+/// the greenlets of its thread (see the file comment). Created on first use by any
+/// blocking call or spawn (grove::get_hub()); never constructed by user code. Use it
+/// from its own thread, except Remote.
 class Hub {
 public:
     Hub(const Hub&) = delete;
@@ -85,6 +89,8 @@ public:
 protected:
     Hub();
     virtual ~Hub();
+    /// The handle remote() returns (kept for the hub's lifetime and beyond by its
+    /// posters).
     std::shared_ptr<Remote> remote_;
 };
 

@@ -81,8 +81,11 @@ public:
             return *static_cast<T*>(p);
         return make_value();
     }
+    /// get(): the calling greenlet's value.
+    /// @{
     T& operator*() { return get(); }
     T* operator->() { return &get(); }
+    /// @}
 
 private:
     static void destroy(void* p) noexcept { delete static_cast<T*>(p); }

@@ -10,6 +10,9 @@
 
 namespace grove {
 
+/// Something that spawns greenlets under a policy: a Pool's size bound, a Group's
+/// membership. StreamServer and the other servers take one, so grove-sync's Pool and
+/// Group plug into the core without the core depending on grove-sync.
 class Spawner {
 public:
     virtual ~Spawner() = default;

@@ -22,22 +22,31 @@ namespace grove::subprocess {
 /// PIPE (a cooperative Pipe in the Popen), DEVNULL, STDOUT (stderr only: the
 /// same place as stdout) or fd(n) (an fd of the caller's, which keeps it).
 struct Redirect {
+    /// What a Redirect names (INHERIT, PIPE, DEVNULL, STDOUT or an fd).
     enum class Kind { Inherit, Pipe, DevNull, Stdout, Fd };
+    /// Which of the five places.
     Kind kind = Kind::Inherit;
+    /// The caller's fd, for Kind::Fd (-1 otherwise).
     int fd = -1;
 };
+/// Keep the parent's stream (the default).
 inline constexpr Redirect INHERIT{Redirect::Kind::Inherit};
+/// A cooperative Pipe in the Popen (stdin_pipe(), stdout_pipe(), stderr_pipe()).
 inline constexpr Redirect PIPE{Redirect::Kind::Pipe};
+/// /dev/null.
 inline constexpr Redirect DEVNULL{Redirect::Kind::DevNull};
+/// For stderr only: wherever stdout goes.
 inline constexpr Redirect STDOUT{Redirect::Kind::Stdout};
 /// std::invalid_argument for a negative fd.
 Redirect fd(int n);
 
 /// How to start the child. Every field has Python's default.
 struct Options {
+    /// The child's stdin (INHERIT by default).
     Redirect stdin_ = INHERIT;
+    /// The child's stdout (INHERIT by default).
     Redirect stdout_ = INHERIT;
-    Redirect stderr_ = INHERIT;  // STDOUT: merged into stdout
+    Redirect stderr_ = INHERIT;  ///< STDOUT: merged into stdout
     /// argv[0] is a command line for `/bin/sh -c`; the rest become $0, $1...
     bool shell = false;
     /// Working directory of the child (nullopt: the parent's).
@@ -58,20 +67,27 @@ public:
 /// (run() kills it first); output read so far is kept.
 class TimeoutExpired : public SubprocessError {
 public:
+    /// Carries the command, the timeout and what was read before it expired.
     TimeoutExpired(std::vector<std::string> cmd, Duration timeout, std::string output = {}, std::string err = {});
+    /// The command (argv) that timed out.
     std::vector<std::string> cmd;
+    /// The timeout that expired.
     Duration timeout;
-    std::string output;      // stdout read before the timeout
-    std::string stderr_out;  // stderr read before the timeout
+    std::string output;      ///< stdout read before the timeout
+    std::string stderr_out;  ///< stderr read before the timeout
 };
 
 /// check_output() / run(check = true): the child ended unsuccessfully.
 class CalledProcessError : public SubprocessError {
 public:
+    /// Carries the exit status, the command and whatever output was captured.
     CalledProcessError(int returncode, std::vector<std::string> cmd, std::string output = {}, std::string err = {});
-    int returncode;  // exit code, or -N for death by signal N
+    int returncode;  ///< exit code, or -N for death by signal N
+    /// The command (argv).
     std::vector<std::string> cmd;
+    /// Its stdout, when captured.
     std::string output;
+    /// Its stderr, when captured.
     std::string stderr_out;
 };
 
@@ -83,6 +99,9 @@ public:
 /// SIGPIPE. OS errors: std::system_error. Move-only; closes on destruction.
 class Pipe {
 public:
+    /// A closed pipe, or one that adopts `fd` (closed on destruction).
+    /// Move-only: the moved-from Pipe is closed.
+    /// @{
     Pipe() noexcept = default;
     explicit Pipe(int fd) noexcept : fd_(fd) {}
     Pipe(Pipe&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
@@ -90,9 +109,13 @@ public:
     Pipe(const Pipe&) = delete;
     Pipe& operator=(const Pipe&) = delete;
     ~Pipe() { close(); }
+    /// @}
 
+    /// The fd, or -1 once closed. is_open(): fd >= 0.
+    /// @{
     int fileno() const noexcept { return fd_; }
     bool is_open() const noexcept { return fd_ >= 0; }
+    /// @}
 
     /// Up to `size` bytes into `buf`; 0 at end of stream. May switch.
     std::size_t read_into(void* buf, std::size_t size);
@@ -127,15 +150,24 @@ private:
 /// zombie; its pipes are closed.
 class Popen {
 public:
+    /// Starts `args[0]` (looked up on PATH) with `args` as its argv; see the class
+    /// comment.
     explicit Popen(std::vector<std::string> args, Options options = {});
     /// `/bin/sh -c command`.
     static Popen shell(std::string command, Options options = {});
+    /// Move-only; the moved-from Popen owns no child.
+    /// @{
     Popen(Popen&&) noexcept;
     Popen& operator=(Popen&&) noexcept;
+    /// @}
     ~Popen();
 
+    /// The child's pid; its argv.
+    /// @{
     pid_t pid() const noexcept;
     const std::vector<std::string>& args() const noexcept;
+    /// @}
+
     /// Exit code, -N after death by signal N; nullopt while it runs (as
     /// last seen by poll/wait/communicate).
     std::optional<int> returncode() const noexcept;
@@ -158,13 +190,18 @@ public:
 
     /// kill(2) to the child; a no-op once it has been reaped.
     void send_signal(int sig);
+    /// SIGTERM, SIGKILL: send_signal() with those (no-ops once the child is reaped).
+    /// @{
     void terminate();  // SIGTERM
     void kill();       // SIGKILL
+    /// @}
 
     /// The parent's ends of the PIPE streams (not open for other kinds).
+    /// @{
     Pipe& stdin_pipe() noexcept;
     Pipe& stdout_pipe() noexcept;
     Pipe& stderr_pipe() noexcept;
+    /// @}
 
     struct Impl;
 
@@ -174,18 +211,21 @@ private:
 
 /// What run() returns.
 struct CompletedProcess {
+    /// The argv the child ran with.
     std::vector<std::string> args;
+    /// Exit code, or -N after death by signal N.
     int returncode = 0;
-    std::string stdout_;  // when captured, else ""
+    std::string stdout_;  ///< when captured, else ""
+    /// Its stderr when captured, else "".
     std::string stderr_;
 };
 
 /// Options of run() and check_output(), on top of Popen's.
 struct RunOptions : Options {
-    std::optional<std::string> input;  // sent to stdin (which becomes PIPE)
-    std::optional<Duration> timeout;   // on expiry: the child is killed, TimeoutExpired
-    bool capture_output = false;       // stdout and stderr become PIPE
-    bool check = false;                // nonzero exit: CalledProcessError
+    std::optional<std::string> input;  ///< sent to stdin (which becomes PIPE)
+    std::optional<Duration> timeout;   ///< on expiry: the child is killed, TimeoutExpired
+    bool capture_output = false;       ///< stdout and stderr become PIPE
+    bool check = false;                ///< nonzero exit: CalledProcessError
 };
 
 /// Runs the child to completion (subprocess.run). May switch; a kill or

@@ -43,6 +43,7 @@ public:
     void cancel() noexcept;
     /// Armed and not yet fired.
     bool pending() const noexcept { return pending_; }
+    /// The duration it was made with (nullopt: it never fires).
     std::optional<Duration> seconds() const noexcept { return seconds_; }
 
 private:

@@ -24,6 +24,8 @@ public:
     Waitable& operator=(const Waitable&) = delete;
     virtual ~Waitable() = default;
 
+    /// Whether a wait on it would return at once (a dead greenlet, a set Event, a
+    /// filled AsyncResult). Never switches.
     virtual bool ready() const = 0;
     /// The greenlets waiting for ready(). Primitives link WaitNodes here.
     WaitList& waiters() noexcept { return waiters_; }
@@ -41,6 +43,9 @@ private:
 /// Create and iterate it in one greenlet.
 class IWait {
 public:
+    /// Watches `objects` (which must outlive it); `timeout` bounds the whole iteration,
+    /// `count` the number of objects yielded (default: all). std::invalid_argument for
+    /// a NaN timeout. Never switches.
     IWait(std::vector<Waitable*> objects, std::optional<Duration> timeout = {}, std::optional<std::size_t> count = {});
     IWait(const IWait&) = delete;
     IWait& operator=(const IWait&) = delete;
@@ -77,13 +82,21 @@ Waitable& as_waitable(T& x) {
 template <class Range>
 class IWaitRange {
 public:
+    /// The range's element type (a Ref, a pointer or a Waitable), as yielded.
     using Element = std::remove_cv_t<std::remove_reference_t<decltype(*std::begin(std::declval<Range&>()))>>;
 
+    /// Copies the elements of `objects` (Refs keep their greenlets alive); see IWait
+    /// for `timeout` and `count`. Never switches.
     IWaitRange(const Range& objects, std::optional<Duration> timeout, std::optional<std::size_t> count)
         : objects_(std::begin(objects), std::end(objects)), core_(pointers(objects_), timeout, count) {}
 
+    /// An input iterator: each increment blocks for the next ready object
+    /// (IWait::next()); it equals end() once no more will come.
     class iterator {
     public:
+        /// Constructed by begin()/end(); `*it` is the ready element, `++it` waits for
+        /// the next (may switch; kill and Timeout interrupt it).
+        /// @{
         explicit iterator(IWaitRange* r) : range_(r) { advance(); }
         iterator() = default;
         const Element& operator*() const { return range_->objects_[*index_]; }
@@ -93,14 +106,19 @@ public:
         }
         bool operator==(const iterator& o) const { return index_.has_value() == o.index_.has_value(); }
         bool operator!=(const iterator& o) const { return !(*this == o); }
+        /// @}
 
     private:
         void advance() { index_ = range_->core_.next(); }
         IWaitRange* range_ = nullptr;
         std::optional<std::size_t> index_;
     };
+    /// begin() waits for the first ready object (may switch); end() is the past-the-end
+    /// iterator.
+    /// @{
     iterator begin() { return iterator(this); }
     iterator end() { return iterator(); }
+    /// @}
 
 private:
     static std::vector<Waitable*> pointers(std::vector<Element>& v) {

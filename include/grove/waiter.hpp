@@ -54,14 +54,18 @@ enum class WaitKind : unsigned char;
 /// a blocking call by any path (return, timeout, kill) leaves no stale entry.
 class WaitNode {
 public:
+    /// A node for `waiter`, on no list yet (link it with WaitList::push_back).
+    /// Non-copyable: lists point at it.
     explicit WaitNode(Waiter& waiter) noexcept : waiter_(&waiter) {}
     WaitNode(const WaitNode&) = delete;
     WaitNode& operator=(const WaitNode&) = delete;
     virtual ~WaitNode() { unlink(); }
 
+    /// Whether the node is on a list.
     bool linked() const noexcept { return list_ != nullptr; }
     /// Removes the node from its list, if it is on one.
     void unlink() noexcept;
+    /// The Waiter this node wakes.
     Waiter& waiter() const noexcept { return *waiter_; }
     /// The list this node is on, or nullptr.
     WaitList* list() const noexcept { return list_; }
@@ -89,13 +93,21 @@ public:
     /// Unlinks any nodes still on the list; their waiters are not woken.
     ~WaitList();
 
+    /// Whether no node is on the list; how many are; the first one (nullptr when empty).
+    /// @{
     bool empty() const noexcept { return head_ == nullptr; }
     std::size_t size() const noexcept { return size_; }
     WaitNode* front() const noexcept { return head_; }
+    /// @}
 
+    /// Link `node` (which must be on no list) at the back or the front, or unlink it
+    /// from this list. O(1); never switch.
+    /// @{
     void push_back(WaitNode& node) noexcept;
     void push_front(WaitNode& node) noexcept;
     void remove(WaitNode& node) noexcept;
+    /// @}
+
     /// Unlinks and returns the first node, or nullptr.
     WaitNode* pop_front() noexcept;
 
@@ -121,6 +133,9 @@ private:
 /// run-info dumps): e.g. `Waiter w{"Event", this}`.
 class Waiter {
 public:
+    /// Binds to the current greenlet (getcurrent()) and its hub; `what` (a string
+    /// literal: it is kept, not copied) and `object` describe the wait for LoopExit's
+    /// message and run-info. Never switches.
     explicit Waiter(const char* what = "wait", const void* object = nullptr);
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
@@ -138,6 +153,7 @@ public:
     /// std::logic_error when called from the hub (a libev or link callback),
     /// std::invalid_argument for a NaN timeout.
     bool wait(std::optional<Duration> timeout = {});
+    /// wait() with an absolute deadline (nullopt: none); same contract.
     bool wait_until(std::optional<Deadline> deadline);
 
     /// Makes the waiting greenlet runnable (it resumes on a later hub turn,
@@ -157,6 +173,8 @@ public:
         wake();
     }
 
+    /// Whether wake() (or wake_final()) came: after an interrupted wait() this tells
+    /// whether something was already handed over, to be passed on.
     bool woken() const noexcept { return woken_; }
     /// Woken by wake_final(): a kill or Timeout waits for the next blocking point.
     bool woken_final() const noexcept { return woken_ && final_; }
@@ -167,9 +185,12 @@ public:
     /// alive (Hub::join's own deadline uses that). Default true.
     void set_keeps_loop_alive(bool on) noexcept { keeps_alive_ = on; }
 
+    /// The greenlet that constructed it, and the wait's description.
+    /// @{
     GreenletBase& greenlet() const noexcept { return *greenlet_; }
     const char* what() const noexcept { return what_; }
     const void* object() const noexcept { return object_; }
+    /// @}
 
 private:
     friend struct detail::Runtime;

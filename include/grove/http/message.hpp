@@ -18,10 +18,12 @@ namespace grove::http {
 /// Repeated fields stay separate entries, as received.
 class Headers {
 public:
+    /// One field: {name, value}.
     using Field = std::pair<std::string, std::string>;
 
     /// The first value of `name`, or nullopt.
     std::optional<std::string_view> get(std::string_view name) const noexcept;
+    /// Whether any `name` field is present.
     bool contains(std::string_view name) const noexcept { return get(name).has_value(); }
     /// Appends a field (keeps any existing ones).
     void add(std::string name, std::string value);
@@ -30,10 +32,13 @@ public:
     /// Removes every `name` field; returns how many.
     std::size_t remove(std::string_view name);
 
+    /// The fields in order (iterators over Field), their count, whether there are none.
+    /// @{
     auto begin() const noexcept { return fields_.begin(); }
     auto end() const noexcept { return fields_.end(); }
     std::size_t size() const noexcept { return fields_.size(); }
     bool empty() const noexcept { return fields_.empty(); }
+    /// @}
 
 private:
     std::vector<Field> fields_;
@@ -65,7 +70,9 @@ public:
 /// makes the server answer `status` and close, with no error report.
 class RequestError : public std::runtime_error {
 public:
+    /// `status` is the HTTP status to answer with, `what` the message.
     RequestError(int status, const std::string& what) : std::runtime_error(what), status_(status) {}
+    /// The HTTP status the server answers with.
     int status() const noexcept { return status_; }
 
 private:
@@ -82,14 +89,18 @@ struct Request {
     std::string target;     ///< the request-target: "/path?query"
     std::string path;       ///< target up to '?' (not percent-decoded)
     std::string query;      ///< after '?', "" if none
-    int version_minor = 1;  ///< HTTP/1.<minor>: 0 or 1
+    int version_minor = 1;  ///< HTTP/1.x: the x, 0 or 1
+    /// The request's header fields.
     Headers headers;
+    /// The whole de-chunked body ("" when streamed, see body_reader).
     std::string body;
     /// Streamed bodies only (else null): where the body is read from.
     BodyReader* body_reader = nullptr;
+    /// The client's address.
     Address peer;
     bool tls = false;  ///< arrived over TLS
 
+    /// headers.get(name): the first value of `name`, or nullopt.
     std::optional<std::string_view> header(std::string_view name) const noexcept { return headers.get(name); }
 };
 
@@ -100,6 +111,7 @@ struct Request {
 class BodyWriter {
 public:
     virtual ~BodyWriter() = default;
+    /// Sends `data` as one chunk (see the class comment). May switch.
     virtual void write(std::string_view data) = 0;
 };
 
@@ -111,9 +123,12 @@ public:
 ///       for (int i = 0; i < 3; ++i) { w.write("tick\n"); grove::sleep(1s); }
 ///   });
 struct Response {
+    /// The HTTP status code.
     int status = 200;
     std::string reason;  ///< empty: the standard phrase for `status`
+    /// Header fields to send (the server adds the framing ones).
     Headers headers;
+    /// The body (ignored when `stream` is set).
     std::string body;
     /// When set, the body is produced by calling this in the connection's
     /// greenlet after the head was sent, chunked (HTTP/1.1) or close-delimited
@@ -124,6 +139,8 @@ struct Response {
 
     /// `body` with Content-Type `content_type`.
     static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+    /// A streamed response: `producer` runs in the connection's greenlet and writes the
+    /// body through a BodyWriter (see `stream`).
     static Response streaming(int status, std::function<void(BodyWriter&)> producer,
                               std::string content_type = "text/plain; charset=utf-8");
 };

@@ -79,6 +79,9 @@ struct ServerOptions {
 /// it from greenlets of that thread.
 class Server {
 public:
+    /// Serves `handler` on `address`, bound at start() (port 0 picks a free port: see
+    /// address()). Connection greenlets go through `spawner` when given (a Pool bounds
+    /// them), as with StreamServer. Never switches.
     Server(Address address, Handler handler, ServerOptions options = {}, Spawner* spawner = nullptr);
     /// Serves on an already bound socket (listen() is called at start()).
     Server(Socket listener, Handler handler, ServerOptions options = {}, Spawner* spawner = nullptr);

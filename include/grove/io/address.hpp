@@ -40,13 +40,19 @@ public:
     /// "127.0.0.1:80", "[::1]:80", or the Unix path; "" when empty.
     std::string str() const;
 
+    /// The sockaddr and its length, for passing to system calls.
+    /// @{
     const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
     socklen_t size() const noexcept { return size_; }
+    /// @}
+
     /// For filling by the kernel (accept, recvfrom, getsockname): pass
     /// mutable_data() and a socklen_t set to capacity(), then resize().
+    /// @{
     sockaddr* mutable_data() noexcept { return reinterpret_cast<sockaddr*>(&storage_); }
     static constexpr socklen_t capacity() noexcept { return sizeof(sockaddr_storage); }
     void resize(socklen_t len) noexcept { size_ = len; }
+    /// @}
 
     friend bool operator==(const Address& a, const Address& b) noexcept;
 

@@ -38,6 +38,8 @@ namespace grove {
 /// DatagramServerThreads.
 class DatagramServer {
 public:
+    /// Called in its own greenlet for each datagram: its bytes and its sender. Reply
+    /// with sendto().
     using Handler = std::function<void(const std::string& data, const Address& from)>;
 
     /// Binds `address` at start() (SO_REUSEADDR; SO_REUSEPORT if
@@ -53,9 +55,11 @@ public:
 
     /// Before start(): SO_REUSEPORT (default off); the largest datagram
     /// received whole (default 65,535 bytes; longer ones are truncated by the
-    /// kernel, as recvfrom does).
+    /// kernel, as recvfrom does; std::invalid_argument for 0).
+    /// @{
     void set_reuse_port(bool on);
     void set_max_datagram(std::size_t bytes);
+    /// @}
 
     /// Binds if needed and spawns the receiver greenlet; returns at once
     /// (never switches). A second call is a no-op; after stop(),
@@ -78,8 +82,13 @@ public:
     /// started or stopped, EMSGSIZE when too long...).
     std::size_t sendto(std::string_view data, const Address& to);
 
+    /// started(): start() was called. closed(): no socket is open (not bound
+    /// yet, or stopped). Never switch.
+    /// @{
     bool started() const noexcept;
     bool closed() const noexcept;
+    /// @}
+
     /// The bound address (the real port after start() with port 0).
     Address address() const;
     /// Handlers currently alive.
@@ -107,8 +116,12 @@ std::vector<Socket> reuseport_datagram_sockets(const Address& address, std::size
 /// start() and stop() block the calling OS thread (not just the greenlet).
 class DatagramServerThreads {
 public:
+    /// Called in a greenlet of the receiving thread with that thread's server (for
+    /// sendto()), the datagram and its sender.
     using Handler = std::function<void(DatagramServer& server, const std::string& data, const Address& from)>;
 
+    /// Serves `handler` on `address` with `threads` threads, started by start().
+    /// std::invalid_argument for zero threads or an empty handler. Never switches.
     DatagramServerThreads(Address address, std::size_t threads, Handler handler);
     /// stop() if running.
     ~DatagramServerThreads();
@@ -122,8 +135,11 @@ public:
     /// A second call is a no-op.
     void stop(std::optional<Duration> timeout = Duration{1});
 
+    /// The bound address (the real port once started); the number of threads.
+    /// @{
     Address address() const { return address_; }
     std::size_t size() const noexcept { return threads_; }
+    /// @}
 
 private:
     struct Worker;

@@ -21,7 +21,9 @@ namespace grove {
 /// value, what() names the call, the host and gai_strerror's text.
 class ResolveError : public std::runtime_error {
 public:
+    /// `code` is the EAI_* value, `what` the message.
     ResolveError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    /// The EAI_* value (EAI_NONAME, EAI_AGAIN...).
     int code() const noexcept { return code_; }
 
 private:

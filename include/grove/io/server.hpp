@@ -29,6 +29,8 @@ namespace grove {
 /// one server per thread on SO_REUSEPORT listeners: see ServerThreads.
 class StreamServer {
 public:
+    /// Called in a new greenlet for each connection: the connected socket (closed when
+    /// the handler returns or unwinds) and the peer's address.
     using Handler = std::function<void(Socket&, const Address&)>;
 
     /// Binds `address` at start() (SO_REUSEADDR; SO_REUSEPORT if
@@ -42,8 +44,10 @@ public:
     StreamServer& operator=(const StreamServer&) = delete;
 
     /// Before start(): listen backlog (default 1024), SO_REUSEPORT (default off).
+    /// @{
     void set_backlog(int backlog);
     void set_reuse_port(bool on);
+    /// @}
 
     /// Binds/listens if needed and spawns the acceptor greenlet; returns at
     /// once (never switches). A second call is a no-op; after stop(),
@@ -60,8 +64,13 @@ public:
     /// may stop its own server: it is not killed). Idempotent.
     void stop(std::optional<Duration> timeout = Duration{1});
 
+    /// started(): start() was called. closed(): no listener is open (not bound
+    /// yet, or stopped). Never switch.
+    /// @{
     bool started() const noexcept;
     bool closed() const noexcept;
+    /// @}
+
     /// The bound address (the real port after start() with port 0).
     Address address() const;
     /// Handlers currently alive.

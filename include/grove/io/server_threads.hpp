@@ -30,6 +30,8 @@ std::vector<Socket> reuseport_listeners(const Address& address, std::size_t n, i
 /// main() of a server program.
 class ServerThreads {
 public:
+    /// Serves `handler` on `address` with `threads` threads, started by start().
+    /// std::invalid_argument for zero threads. Never switches.
     ServerThreads(Address address, std::size_t threads, StreamServer::Handler handler);
     /// stop() if running.
     ~ServerThreads();
@@ -45,9 +47,11 @@ public:
     /// from several at once); a second call is a no-op.
     void stop(std::optional<Duration> timeout = Duration{1});
 
-    /// The bound address (the real port once started).
+    /// The bound address (the real port once started); the number of threads.
+    /// @{
     Address address() const { return address_; }
     std::size_t size() const noexcept { return threads_; }
+    /// @}
 
 private:
     struct Worker;

@@ -23,11 +23,14 @@ namespace grove {
 /// SIG_DFL when no watcher is left) — a greenlet already spawned still runs.
 class SignalHandler {
 public:
+    /// Installs the watcher for `signum` on the calling thread's hub: each delivery
+    /// spawns `f` in a new greenlet (see the class comment). Never switches.
     SignalHandler(int signum, std::function<void()> f);
     ~SignalHandler();
     SignalHandler(const SignalHandler&) = delete;
     SignalHandler& operator=(const SignalHandler&) = delete;
 
+    /// The signal it watches.
     int signum() const noexcept;
 
 private:

@@ -67,6 +67,7 @@ public:
     /// May switch; kill and Timeout interrupt it (the jobs go on).
     bool join(std::optional<Duration> timeout = {});
 
+    /// The most worker threads it runs (the size it was made with).
     std::size_t size() const noexcept;
 
 private:

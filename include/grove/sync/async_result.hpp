@@ -75,7 +75,7 @@ protected:
     /// ready in time (or at once without `block`), rethrows the stored error.
     void await_for_get(bool block, std::optional<Duration> timeout);
 
-    std::exception_ptr error_;  // written once, before ready_ turns true
+    std::exception_ptr error_;  ///< written once, before ready_ turns true
 
 private:
     struct Anchor;
@@ -105,6 +105,8 @@ template <class T>
 class AsyncResult : public AsyncResultBase {
 public:
     AsyncResult() : AsyncResultBase(false) {}
+    /// For a result another OS thread sets (`grove::cross_thread`): waits keep the hub
+    /// alive (no LoopExit) until it is set.
     explicit AsyncResult(CrossThread) : AsyncResultBase(true) {}
 
     /// Stores the value and wakes every waiter. Never switches. Any thread;
@@ -128,15 +130,29 @@ private:
 };
 
 template <>
+/// An outcome with no value: set() or set_exception(), to be waited on (see
+/// AsyncResult<T> for the threading rules).
 class AsyncResult<void> : public AsyncResultBase {
 public:
+    /// A result set from this thread; `AsyncResult(grove::cross_thread)` for one
+    /// another OS thread sets (waits then keep the hub alive).
+    /// @{
     AsyncResult() : AsyncResultBase(false) {}
     explicit AsyncResult(CrossThread) : AsyncResultBase(true) {}
+    /// @}
+
+    /// Marks it done and wakes every waiter. Never switches. Any thread;
+    /// std::logic_error if already set.
     void set() {
         complete([] {}, "set");
     }
+    /// Waits for the outcome, as AsyncResult<T>::get() does: rethrows the stored error,
+    /// TimeoutError when not ready in time (get_nowait(): not ready now). Owning thread
+    /// only.
+    /// @{
     void get(bool block = true, std::optional<Duration> timeout = {}) { await_for_get(block, timeout); }
     void get_nowait() { get(false); }
+    /// @}
 };
 
 }  // namespace grove

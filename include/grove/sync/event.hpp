@@ -24,6 +24,7 @@ public:
     /// Resets the flag. Greenlets already woken by an earlier set() still
     /// return true from wait(). Never switches.
     void clear() noexcept { flag_ = false; }
+    /// Whether the flag is set (ready() says the same, for grove::wait). Never switches.
     bool is_set() const noexcept { return flag_; }
     bool ready() const noexcept override { return flag_; }
 

@@ -58,11 +58,15 @@ public:
     void add(const Ref<GreenletBase>& g, bool block = true, std::optional<Duration> timeout = {});
     /// Removes a member (releasing its Pool slot); no-op for a non-member. Never switches.
     void discard(const GreenletBase* g) noexcept;
+    /// Whether `g` is a member. Never switches.
     bool contains(const GreenletBase* g) const noexcept { return members_.count(g) != 0; }
     /// How many members.
     std::size_t size() const noexcept { return members_.size(); }
+    /// Whether it has no member; the members now (Refs keep them alive). Never switch.
+    /// @{
     bool empty() const noexcept { return members_.empty(); }
     std::vector<Ref<GreenletBase>> greenlets() const;
+    /// @}
 
     /// Blocks until the group is empty or `timeout` passes; returns whether it
     /// became empty. With `raise_error`, then rethrows the first error a member
@@ -82,6 +86,7 @@ public:
 
     /// Members that could still be added without waiting (unbounded for a Group).
     virtual std::size_t free_count() const noexcept { return std::numeric_limits<std::size_t>::max(); }
+    /// free_count() == 0: a spawn() would wait.
     bool full() const noexcept { return free_count() == 0; }
     /// Blocks until free_count() > 0 or `timeout` passes; returns whether a
     /// slot is free. Never blocks for a Group. kill/Timeout interrupt it.
@@ -128,8 +133,10 @@ public:
 protected:
     /// The size policy: take a slot before a member joins (false: none in
     /// time), give it back when one leaves. Group: always a slot.
+    /// @{
     virtual bool acquire_slot(bool, std::optional<Duration>) { return true; }
     virtual void release_slot() noexcept {}
+    /// @}
 
 private:
     struct Member {

@@ -30,10 +30,13 @@ class Group;
 template <class F, class Item>
 class IMap {
 public:
+    /// The result type of `f(item)`.
     using R = std::invoke_result_t<F&, Item>;
     static_assert(!std::is_void_v<R>, "grove::Group::imap/map: the function must return a value");
 
     template <class G, class Range>
+    /// Made by Group::imap() / imap_unordered(): copies `items`; starts nothing until
+    /// iterated. Never switches.
     IMap(Group& group, G&& f, const Range& items, bool ordered)
         : group_(group),
           f_(std::forward<G>(f)),
@@ -77,8 +80,13 @@ public:
         }
     }
 
+    /// An input iterator over next()'s results: `*it` is the current result; `++it`
+    /// waits for the next (may switch; rethrows a failed call's error); it equals end()
+    /// when all were yielded.
     class iterator {
     public:
+        /// Constructed by begin(); the usual input-iterator members.
+        /// @{
         using value_type = R;
         using difference_type = std::ptrdiff_t;
         explicit iterator(IMap* m) : m_(m) { current_ = m_->next(); }
@@ -90,13 +98,17 @@ public:
         }
         void operator++(int) { ++*this; }
         bool operator==(std::default_sentinel_t) const noexcept { return !current_; }
+        /// @}
 
     private:
         IMap* m_;
         mutable std::optional<R> current_;
     };
+    /// begin() waits for the first result (may switch); end() is a sentinel.
+    /// @{
     iterator begin() { return iterator(this); }
     std::default_sentinel_t end() const noexcept { return {}; }
+    /// @}
 
 private:
     void fill() {

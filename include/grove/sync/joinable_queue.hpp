@@ -16,6 +16,7 @@ namespace grove {
 template <class T>
 class JoinableQueue : public Queue<T> {
 public:
+    /// `maxsize` empty (or 0): unbounded. Never switches.
     explicit JoinableQueue(std::optional<std::size_t> maxsize = std::nullopt) : Queue<T>(maxsize) {}
 
     /// Marks one task finished; the last one wakes every join(). Never
@@ -37,6 +38,7 @@ public:
         return waiter.wait(timeout);
     }
 
+    /// Tasks put and not yet marked task_done().
     std::size_t unfinished_tasks() const noexcept { return this->unfinished_; }
 };
 

@@ -42,6 +42,7 @@ public:
     /// to the first waiter). Never switches. std::logic_error if the current
     /// greenlet is not the owner.
     void release();
+    /// Whether some greenlet owns it. Never switches.
     bool locked() const noexcept { return owner_ != nullptr || block_.locked(); }
     /// The owning greenlet, or nullptr.
     GreenletBase* owner() const noexcept { return owner_; }

@@ -67,6 +67,8 @@ public:
         if (!waiter.wait(timeout)) throw QueueFull();
         if (node.shut) throw QueueShutDown();
     }
+    /// put(item, false): puts without waiting; QueueFull if there is no room (a
+    /// Channel: no getter waiting).
     void put_nowait(T item) { put(std::move(item), false); }
 
     /// Removes and returns the next item, waiting while there is none.
@@ -105,6 +107,8 @@ public:
             getters_.push_front(node);
         }
     }
+    /// get(false): an item if one is there now, else QueueEmpty (QueueShutDown once
+    /// shut down and drained). Never switches.
     T get_nowait() { return get(false); }
 
     /// The item get() would return next, left in place; waits as get() does
@@ -122,6 +126,7 @@ public:
             if (!waiter.wait_until(deadline)) throw QueueEmpty();
         }
     }
+    /// peek(false): the next item if there is one now, else QueueEmpty. Never switches.
     const T& peek_nowait() { return peek(false); }
 
     /// Refuses later puts (QueueShutDown) and wakes every waiting putter and
@@ -139,23 +144,33 @@ public:
         }
         peekers_.notify_all();
     }
+    /// Whether shutdown() was called.
     bool is_shutdown() const noexcept { return shut_; }
 
     /// Items held (a Channel holds none: its items pass from hand to hand).
     std::size_t qsize() const noexcept { return store_.size(); }
+    /// qsize() == 0; qsize() has reached maxsize() (always true for a Channel).
+    /// @{
     bool empty() const noexcept { return qsize() == 0; }
     bool full() const noexcept { return qsize() >= capacity_; }
+    /// @}
+
     /// The bound; nullopt when unbounded (0 for a Channel).
     std::optional<std::size_t> maxsize() const noexcept {
         return capacity_ == kUnbounded ? std::nullopt : std::optional<std::size_t>(capacity_);
     }
+    /// Greenlets parked in get() / in put() right now (for tests and monitoring).
+    /// @{
     std::size_t waiting_getters() const noexcept { return getters_.size(); }
     std::size_t waiting_putters() const noexcept { return putters_.size(); }
+    /// @}
 
     /// Range-for support: `for (auto& item : queue)` gets items until the
     /// queue is shut down and drained (blocking in between, like get()).
     class iterator {
     public:
+        /// An input iterator over get()'s items; end() is reached at QueueShutDown.
+        /// @{
         using value_type = T;
         using difference_type = std::ptrdiff_t;
         explicit iterator(BasicQueue* q) : q_(q) { advance(); }
@@ -166,6 +181,7 @@ public:
         }
         void operator++(int) { advance(); }
         bool operator==(std::default_sentinel_t) const noexcept { return !item_; }
+        /// @}
 
     private:
         void advance() {
@@ -178,19 +194,24 @@ public:
         BasicQueue* q_;
         mutable std::optional<T> item_;
     };
+    /// The range: begin() waits for the first item, end() is a sentinel.
+    /// @{
     iterator begin() { return iterator(this); }
     std::default_sentinel_t end() const noexcept { return {}; }
+    /// @}
 
 protected:
+    /// The capacity stored for "no bound".
     static constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
     /// `maxsize` empty or 0: unbounded (0 as in gevent; use Channel for a rendezvous).
     explicit BasicQueue(std::optional<std::size_t> maxsize)
         : capacity_(maxsize && *maxsize > 0 ? *maxsize : kUnbounded) {}
     struct Rendezvous {};
+    /// A Channel: capacity 0, every put hands over to a getter.
     explicit BasicQueue(Rendezvous) : capacity_(0) {}
 
-    std::size_t unfinished_ = 0;  // items put (handed over or stored), for JoinableQueue
-    WaitList joiners_;            // JoinableQueue::join waiters
+    std::size_t unfinished_ = 0;  ///< items put (handed over or stored), for JoinableQueue
+    WaitList joiners_;            ///< JoinableQueue::join waiters
 
 private:
     struct Getter final : WaitNode {
@@ -276,6 +297,7 @@ private:
 template <class T>
 class Queue : public BasicQueue<T, detail::FifoStore<T>> {
 public:
+    /// `maxsize` empty (or 0): unbounded. Never switches.
     explicit Queue(std::optional<std::size_t> maxsize = std::nullopt) : BasicQueue<T, detail::FifoStore<T>>(maxsize) {}
 };
 
@@ -283,6 +305,7 @@ public:
 template <class T>
 class LifoQueue : public BasicQueue<T, detail::LifoStore<T>> {
 public:
+    /// `maxsize` empty (or 0): unbounded. Never switches.
     explicit LifoQueue(std::optional<std::size_t> maxsize = std::nullopt)
         : BasicQueue<T, detail::LifoStore<T>>(maxsize) {}
 };
@@ -291,6 +314,7 @@ public:
 template <class T, class Compare = std::less<T>>
 class PriorityQueue : public BasicQueue<T, detail::HeapStore<T, Compare>> {
 public:
+    /// `maxsize` empty (or 0): unbounded. Never switches.
     explicit PriorityQueue(std::optional<std::size_t> maxsize = std::nullopt)
         : BasicQueue<T, detail::HeapStore<T, Compare>>(maxsize) {}
 };

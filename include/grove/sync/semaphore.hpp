@@ -58,6 +58,8 @@ public:
     std::size_t waiting() const noexcept { return acquirers_.size(); }
 
 protected:
+    /// For BoundedSemaphore: `bounded` makes release() beyond `value` a
+    /// std::logic_error. std::invalid_argument for a negative `value`.
     Semaphore(int value, bool bounded);
 
 private:
@@ -74,6 +76,8 @@ private:
 /// would exceed the initial value (a release without a matching acquire).
 class BoundedSemaphore : public Semaphore {
 public:
+    /// `value` permits, and at most `value`: see the class comment.
+    /// std::invalid_argument if negative.
     explicit BoundedSemaphore(int value = 1) : Semaphore(value, true) {}
 };
 
@@ -81,6 +85,9 @@ public:
 /// DummySemaphore): stands in where a lock is optional. Never switches.
 class DummySemaphore {
 public:
+    /// The Semaphore interface, std-shaped locking included: every acquire, wait and
+    /// try_lock succeeds at once, release and unlock do nothing, locked() is false.
+    /// @{
     explicit DummySemaphore(int = 1) noexcept {}
     bool acquire(bool = true, std::optional<Duration> = {}) noexcept { return true; }
     void release() noexcept {}
@@ -97,6 +104,7 @@ public:
     bool try_lock_until(const std::chrono::time_point<C, D>&) noexcept {
         return true;
     }
+    /// @}
 };
 
 }  // namespace grove

@@ -41,8 +41,13 @@ enum class TlsVerify { none, optional, required };
 /// missing file, a key that does not match the certificate, bad PEM).
 class TlsContext {
 public:
+    /// A client context (verify = required, check_hostname, the system trust store, TLS
+    /// 1.2 minimum); a server context (verify = none, TLS 1.2 minimum). See the class
+    /// comment. TlsError if OpenSSL cannot allocate.
+    /// @{
     static TlsContext client();
     static TlsContext server();
+    /// @}
 
     /// The server's (or client's) own certificate chain and private key.
     /// PEM files: the certificate first, then intermediates. The key must
@@ -59,13 +64,21 @@ public:
     /// Adds the system's default trust store (client() already did).
     void load_default_verify_paths();
 
+    /// Whether to ask for and verify the peer's certificate (see TlsVerify); verify()
+    /// returns it. TlsVerify::none while check_hostname() is on: std::logic_error (call
+    /// set_check_hostname(false) first).
+    /// @{
     void set_verify(TlsVerify mode);
     TlsVerify verify() const noexcept;
+    /// @}
+
     /// Clients: compare the server's certificate with the server_hostname
     /// given to the socket (DNS name or IP address). Default true for
     /// client(); turning it on requires verify != none (std::logic_error).
     void set_check_hostname(bool on);
+    /// Whether hostnames are checked (see set_check_hostname()).
     bool check_hostname() const noexcept;
+    /// The lowest protocol version accepted (TlsVersion::tls1_2 by default).
     void set_min_version(TlsVersion version);
 
     /// ALPN protocols in preference order ("h2", "http/1.1"). Clients offer
@@ -73,8 +86,10 @@ public:
     /// no protocol is selected, the handshake continues).
     /// std::invalid_argument for an empty name or one over 255 bytes.
     void set_alpn_protocols(std::vector<std::string> protocols);
+    /// The protocols set by set_alpn_protocols().
     const std::vector<std::string>& alpn_protocols() const noexcept;
 
+    /// Whether it was made by server().
     bool is_server() const noexcept;
     /// The SSL_CTX, for settings grove does not wrap (ciphers, session cache).
     ssl_ctx_st* native_handle() const noexcept;

@@ -19,9 +19,13 @@ namespace grove {
 /// timeouts stay SocketTimeout / TimeoutError.
 class TlsError : public std::runtime_error {
 public:
+    /// `what` is the message; `verify_code` the X509_V_* reason when a certificate was
+    /// rejected (0 otherwise).
     explicit TlsError(const std::string& what, long verify_code = 0)
         : std::runtime_error(what), verify_code_(verify_code) {}
+    /// The X509_V_* reason a certificate was rejected for; 0 for other failures.
     long verify_code() const noexcept { return verify_code_; }
+    /// verify_code() != 0: the peer's certificate was rejected.
     bool verification_failed() const noexcept { return verify_code_ != 0; }
 
 private:

@@ -42,6 +42,7 @@ namespace grove {
 /// TlsError; socket errors std::system_error.
 class TlsSocket {
 public:
+    /// Which side of the handshake this end plays.
     enum class Role { client, server };
 
     /// No connection.
@@ -53,17 +54,21 @@ public:
     /// handshake(). std::invalid_argument if a hostname check is required and
     /// `server_hostname` is empty; TlsError if OpenSSL cannot allocate.
     TlsSocket(Socket socket, const TlsContext& context, Role role, std::string server_hostname = {});
+    /// Move-only: the moved-from TlsSocket holds no connection.
+    /// @{
     TlsSocket(TlsSocket&&) noexcept;
     TlsSocket& operator=(TlsSocket&&) noexcept;
     TlsSocket(const TlsSocket&) = delete;
     TlsSocket& operator=(const TlsSocket&) = delete;
     ~TlsSocket();
+    /// @}
 
     /// Runs the TLS handshake (a no-op once done). Throws TlsError on
     /// rejection (verify_code() tells certificate failures apart),
     /// SocketTimeout, std::system_error, or the kill/Timeout exception
     /// (after which the socket is broken).
     void handshake();
+    /// Whether handshake() (or the implicit one of the first recv/send) has completed.
     bool handshake_done() const noexcept;
 
     /// Receives up to `size` decrypted bytes; 0 means the peer closed (its
@@ -75,11 +80,17 @@ public:
     std::string recv(std::size_t max);
     /// Encrypts and sends some of `data` (at most one TLS record's worth);
     /// returns how much (at least 1 unless empty).
+    /// @{
     std::size_t send(const void* data, std::size_t size);
     std::size_t send(std::string_view data) { return send(data.data(), data.size()); }
+    /// @}
+
     /// Sends all of `data`. On timeout, kill or error the socket is broken.
+    /// @{
     void sendall(const void* data, std::size_t size);
     void sendall(std::string_view data) { sendall(data.data(), data.size()); }
+    /// @}
+
     /// Bytes of decrypted data readable without I/O.
     std::size_t pending() const noexcept;
 
@@ -92,16 +103,27 @@ public:
     /// OpenSSL state goes with the object. Never switches; idempotent.
     void close() noexcept;
 
+    /// The socket's own timeout, with Socket::settimeout's semantics (SocketTimeout
+    /// after it); it bounds each operation, the handshake included.
+    /// std::invalid_argument for NaN, std::logic_error without a connection.
+    /// @{
     void settimeout(std::optional<Duration> timeout);
     std::optional<Duration> gettimeout() const noexcept;
+    /// @}
 
+    /// Whether it holds a connection (not closed, not default-constructed); `bool`: the
+    /// same; fileno(): the fd, or -1.
+    /// @{
     bool is_open() const noexcept;
     explicit operator bool() const noexcept { return is_open(); }
     int fileno() const noexcept;
+    /// @}
+
     /// The underlying socket (for getpeername, setsockopt...). Reading or
     /// writing it directly corrupts the TLS stream. std::logic_error when
     /// default-constructed.
     Socket& socket();
+    /// The Role given at construction.
     Role role() const noexcept;
     /// True after an interrupted handshake/send/shutdown (see above).
     bool broken() const noexcept;
@@ -109,10 +131,12 @@ public:
     /// After the handshake: the negotiated ALPN protocol ("" if none), the
     /// protocol version ("TLSv1.3") and cipher name; the peer certificate's
     /// subject in OpenSSL's one-line form ("" without one).
+    /// @{
     std::string alpn_protocol() const;
     std::string version() const;
     std::string cipher() const;
     std::string peer_subject() const;
+    /// @}
 
 private:
     struct Impl;
