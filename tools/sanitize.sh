@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sanitizer and valgrind legs (README "Sanitizers and valgrind"; CI runs
+# The sanitizer and valgrind legs (docs/testing.md, "Sanitizers and valgrind"; CI runs
 # them after the normal suite). Each leg has its own build directory.
 #   ./tools/sanitize.sh [asan|tsan|valgrind|fuzz|clang]...   (default: all five)
 set -euo pipefail

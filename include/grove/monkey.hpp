@@ -90,7 +90,7 @@
 //       a greenlet waiting for one parks instead of sleeping in the kernel;
 //       the real object stays the truth, so plain threads and greenlets
 //       exclude each other. A kill/Timeout during these waits never throws
-//       through a noexcept wait: see README "Legacy code (hooks)" for what
+//       through a noexcept wait: see docs/legacy-code.md for what
 //       each one returns and the state it leaves the lock in.
 //
 // Not reached by any hook (see docs/design.md, "What the hooks never see"):
@@ -100,7 +100,7 @@
 // Signals: a handler that runs while the thread's main greenlet waits in a
 // hooked call ends that call as signal(7) says (EINTR without SA_RESTART;
 // always for poll/select/sleeps and sockets with SO_RCVTIMEO/SO_SNDTIMEO);
-// other greenlets are never interrupted. README "Signals and EINTR".
+// other greenlets are never interrupted. docs/legacy-code.md, "Signals and EINTR".
 //
 // kill() and grove::Timeout: the choice
 //   A kill or Timeout reaching a greenlet blocked in a hooked call cannot

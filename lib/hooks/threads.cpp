@@ -8,7 +8,7 @@
 // pthread_join/detach/self/exit/getattr_np/setname_np/getname_np and the key
 // functions know green threads (pthread_equal needs nothing: libc compares
 // the values, and green ones are distinct); other pthread calls given a green
-// pthread_t are not supported (README "Green threads").
+// pthread_t are not supported (docs/legacy-code.md, "Green threads").
 //
 // Real threads stay real: calls from grove's own libraries (the thread pool),
 // threads whose start routine is named in GROVE_REAL_THREADS (comma-separated
