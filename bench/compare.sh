@@ -37,7 +37,7 @@ PY=/usr/bin/python3   # Debian's python: python3-gevent lives there
 have_target() { ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q "^$1:"; }
 want=""
 for t in bench/baseline_bench bench/core_bench bench/io_bench bench/sync_bench bench/fiber_peer_bench \
-         tools/scale/sleepers tools/net/echo_server tools/net/raw_libev_echo tools/net/loadgen; do
+         tools/scale/sleepers tools/net/grove-echo-server tools/net/raw_libev_echo tools/net/grove-loadgen; do
     if have_target "$t"; then want="$want $t"; fi
 done
 echo "== building:$want"
@@ -86,12 +86,12 @@ if [ -x "$BUILD/tools/scale/sleepers" ]; then
     fi
 fi
 
-if [ -x "$BUILD/tools/net/echo_server" ] && [ -x "$BUILD/tools/net/raw_libev_echo" ] && [ -x "$BUILD/tools/net/loadgen" ]; then
+if [ -x "$BUILD/tools/net/grove-echo-server" ] && [ -x "$BUILD/tools/net/raw_libev_echo" ] && [ -x "$BUILD/tools/net/grove-loadgen" ]; then
     echo "== echo ($ECHO_SECONDS s per server)"
     "$PY" "$ROOT/bench/echo_compare.py" --build "$BUILD" --seconds "$ECHO_SECONDS" --out "$OUT/echo.json" ||
         echo "   echo benchmark failed"
 else
-    echo "== echo: tools/net/{echo_server,raw_libev_echo,loadgen} not built yet: skipped"; rm -f "$OUT/echo.json"
+    echo "== echo: tools/net/{grove-echo-server,raw_libev_echo,grove-loadgen} not built yet: skipped"; rm -f "$OUT/echo.json"
 fi
 
 {

@@ -43,7 +43,7 @@ def run_one(build, server, args):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(0.2)
     cpu0 = cpu_seconds(proc.pid)
-    lg = subprocess.run([os.path.join(build, "tools/net/loadgen"), "--port", port, "--connections", str(args.conns),
+    lg = subprocess.run([os.path.join(build, "tools/net/grove-loadgen"), "--port", port, "--connections", str(args.conns),
                          "--duration", str(args.seconds), "--size", str(args.size)],
                         capture_output=True, text=True, check=False)
     cpu1 = cpu_seconds(proc.pid)
@@ -88,7 +88,7 @@ def main():
     if not args.perf:
         print("echo: perf cannot count raw_syscalls:sys_enter here: syscalls/request skipped", file=sys.stderr)
     raw = run_one(args.build, "raw_libev_echo", args)
-    grove = run_one(args.build, "echo_server", args)
+    grove = run_one(args.build, "grove-echo-server", args)
     for name, r in (("raw libev", raw), ("grove", grove)):
         print(f"echo {name}: {r}", file=sys.stderr)
     rows = [

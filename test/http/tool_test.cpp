@@ -1,4 +1,4 @@
-// grove http — tools/net/http_server over HTTPS (--tls-cert/--tls-key),
+// grove http — tools/net/grove-http-server over HTTPS (--tls-cert/--tls-key),
 // checked with curl, and its clean exit on SIGTERM; its streaming endpoint
 // and request-body echo.
 #include <signal.h>
