@@ -10,7 +10,7 @@
 
 namespace {
 
-constexpr const char* kUsage = "usage: echo_server [--host 127.0.0.1] [--port 0] [--threads 1]\n";
+constexpr const char* kUsage = "usage: grove-echo-server [--host 127.0.0.1] [--port 0] [--threads 1]\n";
 
 void echo(grove::Socket& s, const grove::Address&) {
     char buf[65536];

@@ -28,8 +28,8 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: http_server [--host 127.0.0.1] [--port 0] [--threads 1] [--idle-timeout 30]\n"
-    "                   [--max-body 1048576] [--tls-cert cert.pem --tls-key key.pem]\n";
+    "usage: grove-http-server [--host 127.0.0.1] [--port 0] [--threads 1] [--idle-timeout 30]\n"
+    "                         [--max-body 1048576] [--tls-cert cert.pem --tls-key key.pem]\n";
 
 grove::http::ServerOptions options_from(const net::Options& opts) {
     grove::http::ServerOptions o;

@@ -23,8 +23,8 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: loadgen --port P [--host 127.0.0.1] [--connections 50] [--duration 5] [--size 64]\n"
-    "               [--mode echo|http] [--threads 1]\n";
+    "usage: grove-loadgen --port P [--host 127.0.0.1] [--connections 50] [--duration 5] [--size 64]\n"
+    "                     [--mode echo|http] [--threads 1]\n";
 
 struct Config {
     grove::Address target;

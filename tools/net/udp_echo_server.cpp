@@ -8,7 +8,7 @@
 
 namespace {
 
-constexpr const char* kUsage = "usage: udp_echo_server [--host 127.0.0.1] [--port 0] [--threads 1]\n";
+constexpr const char* kUsage = "usage: grove-udp-echo-server [--host 127.0.0.1] [--port 0] [--threads 1]\n";
 
 void echo(grove::DatagramServer& server, const std::string& data, const grove::Address& from) {
     server.sendto(data, from);
