@@ -16,6 +16,7 @@
 #include <grove/hub.hpp>
 
 #include "hooks_support.hpp"
+#include "ticker.hpp"
 
 namespace grove::test {
 namespace {
@@ -23,31 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 using Futex = Hooked;
 
-class Ticker {
-public:
-    Ticker()
-        : g_(grove::spawn([this] {
-              while (!stop_) {
-                  grove::sleep(Duration(0.01));
-                  ++ticks_;
-              }
-          })) {}
-    ~Ticker() { stop(); }
-    int stop() {
-        stop_ = true;
-        if (g_) g_->join();
-        g_ = nullptr;
-        return ticks_;
-    }
-
-private:
-    bool stop_ = false;
-    int ticks_ = 0;
-    Ref<GreenletBase> g_;
-};
-
 TEST_F(Futex, AsyncFutureGetLetsTheHubRun) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     auto g = grove::spawn([] {
         auto f = std::async(std::launch::async, [] {
             std::this_thread::sleep_for(150ms);
@@ -60,7 +38,7 @@ TEST_F(Futex, AsyncFutureGetLetsTheHubRun) {
 }
 
 TEST_F(Futex, SharedFutureWakesEveryWaitingGreenlet) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::promise<int> p;
     std::shared_future<int> f = p.get_future().share();
     int sum = 0;
@@ -77,7 +55,7 @@ TEST_F(Futex, SharedFutureWakesEveryWaitingGreenlet) {
 }
 
 TEST_F(Futex, ThreadJoinLetsTheHubRun) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     int result = 0;
     auto g = grove::spawn([&] {
         std::thread t([&] {
@@ -93,7 +71,7 @@ TEST_F(Futex, ThreadJoinLetsTheHubRun) {
 }
 
 TEST_F(Futex, LatchCountedDownByThreadsReleasesGreenlets) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::latch done(3);
     std::atomic<int> work{0};
     int released = 0;
@@ -118,7 +96,7 @@ TEST_F(Futex, LatchCountedDownByThreadsReleasesGreenlets) {
 }
 
 TEST_F(Futex, BarrierPhasesWithGreenletsAndAThread) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     int completions = 0;
     std::barrier sync(3, [&]() noexcept { ++completions; });
     int phases_seen = 0;
@@ -144,7 +122,7 @@ TEST_F(Futex, BarrierPhasesWithGreenletsAndAThread) {
 }
 
 TEST_F(Futex, CountingSemaphoreBetweenGreenletsAndAThread) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::counting_semaphore<> sem(0);
     int got = 0;
     std::vector<Ref<GreenletBase>> gs;
@@ -167,7 +145,7 @@ TEST_F(Futex, CountingSemaphoreBetweenGreenletsAndAThread) {
 }
 
 TEST_F(Futex, AtomicWaitNotifyBetweenGreenlets) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::atomic<int> flag{0};
     int seen = 0;
     auto waiter = grove::spawn([&] {
@@ -185,7 +163,7 @@ TEST_F(Futex, AtomicWaitNotifyBetweenGreenlets) {
 }
 
 TEST_F(Futex, PosixSemaphorePostedByAThread) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     sem_t s;
     ASSERT_EQ(sem_init(&s, 0, 0), 0);
     int got = 0;

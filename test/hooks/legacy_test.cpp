@@ -15,6 +15,7 @@
 
 #include "children.hpp"
 #include "hooks_support.hpp"
+#include "ticker.hpp"
 
 extern "C" int legacy_stdio_main(void);
 
@@ -32,21 +33,6 @@ const char* const kExpected =
     "popen: sum 15, pclose exit 0\n"
     "socket: alpha\nsocket: beta\nsocket: gamma\n"
     "done\n";
-
-struct Ticker {
-    int ticks = 0;
-    bool stop = false;
-    Ref<Greenlet<void>> g = grove::spawn([this] {
-        while (!stop) {
-            grove::sleep(1ms);
-            ++ticks;
-        }
-    });
-    ~Ticker() {
-        stop = true;
-        g->join();
-    }
-};
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GROVE_TEST_ASAN 1

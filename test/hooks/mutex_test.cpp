@@ -22,6 +22,7 @@
 #include <grove/timeout.hpp>
 
 #include "hooks_support.hpp"
+#include "ticker.hpp"
 
 namespace grove::test {
 namespace {
@@ -29,34 +30,10 @@ namespace {
 using namespace std::chrono_literals;
 using Primitives = Hooked;
 
-/// Counts 10 ms sleeps until stopped: the proof that the hub kept running.
-class Ticker {
-public:
-    Ticker()
-        : g_(grove::spawn([this] {
-              while (!stop_) {
-                  grove::sleep(Duration(0.01));
-                  ++ticks_;
-              }
-          })) {}
-    ~Ticker() { stop(); }
-    int stop() {
-        stop_ = true;
-        if (g_) g_->join();
-        g_ = nullptr;
-        return ticks_;
-    }
-
-private:
-    bool stop_ = false;
-    int ticks_ = 0;
-    Ref<GreenletBase> g_;
-};
-
 TEST_F(Primitives, MutexAroundIoOnOneSharedSocket) {
     int sv[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     // The server answers each 16-byte request after 20 ms, so the holder of
     // the lock yields inside read() while the others wait for the lock.
     auto server = grove::spawn([&] {
@@ -94,7 +71,7 @@ TEST_F(Primitives, MutexAroundIoOnOneSharedSocket) {
 }
 
 TEST_F(Primitives, ConditionVariablePoolServesTwentyGreenletsOverThreeConnections) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::mutex mu;
     std::condition_variable cv;
     std::deque<int> pool{0, 1, 2};
@@ -128,7 +105,7 @@ TEST_F(Primitives, ConditionVariablePoolServesTwentyGreenletsOverThreeConnection
 }
 
 TEST_F(Primitives, RecursiveMutexIsOwnedByTheGreenlet) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::recursive_mutex mu;
     bool a_inside = false, b_saw_a_inside = false, b_got_it = false;
     Event a_holds;
@@ -185,7 +162,7 @@ TEST_F(Primitives, ErrorCheckingMutexGivesGlibcsCodesPerGreenlet) {
 }
 
 TEST_F(Primitives, MutexHeldByAPlainThreadDoesNotBlockTheHub) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::mutex mu;
     std::atomic<bool> locked{false};
     int shared = 0;
@@ -234,7 +211,7 @@ TEST_F(Primitives, PlainThreadAndGreenletsExcludeEachOther) {
 }
 
 TEST_F(Primitives, SharedMutexReadersShareAndTheWriterExcludes) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::shared_mutex mu;
     int readers = 0, max_readers = 0, writer_inside = 0, bad = 0, value = 0;
     std::vector<Ref<GreenletBase>> gs;
@@ -263,7 +240,7 @@ TEST_F(Primitives, SharedMutexReadersShareAndTheWriterExcludes) {
 }
 
 TEST_F(Primitives, CondWaitInterruptedByKillNeitherTerminatesNorSpins) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::mutex mu;
     std::condition_variable cv;
     bool ready = false;
@@ -401,7 +378,7 @@ TEST_F(Primitives, KilledMutexWaiterNeverThrowsEvenUnderPropagateInterrupts) {
 }
 
 TEST_F(Primitives, CondSignalFromAPlainThreadWakesAGreenlet) {
-    Ticker ticker;
+    Ticker ticker(Duration(0.01));
     std::mutex mu;
     std::condition_variable cv;
     int value = 0;

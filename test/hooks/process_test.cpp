@@ -15,6 +15,7 @@
 
 #include "children.hpp"
 #include "hooks_support.hpp"
+#include "ticker.hpp"
 
 namespace grove::test {
 namespace {
@@ -33,22 +34,6 @@ pid_t child_exiting(int code, int ms) {
     }
     return pid;
 }
-
-/// Counts ticks every millisecond until stopped: proof that the hub ran.
-struct Ticker {
-    std::atomic<int> ticks{0};
-    bool stop = false;
-    Ref<Greenlet<void>> g = grove::spawn([this] {
-        while (!stop) {
-            grove::sleep(1ms);
-            ++ticks;
-        }
-    });
-    ~Ticker() {
-        stop = true;
-        g->join();
-    }
-};
 
 TEST_F(ProcessHooks, HundredSystemSleepsFinishInAboutOne) {
     const auto start = std::chrono::steady_clock::now();

@@ -16,27 +16,13 @@
 
 #include "children.hpp"
 #include "hooks_support.hpp"
+#include "ticker.hpp"
 
 namespace grove::test {
 namespace {
 
 using namespace std::chrono_literals;
 using StdioHooks = Hooked;
-
-struct Ticker {
-    int ticks = 0;
-    bool stop = false;
-    Ref<Greenlet<void>> g = grove::spawn([this] {
-        while (!stop) {
-            grove::sleep(1ms);
-            ++ticks;
-        }
-    });
-    ~Ticker() {
-        stop = true;
-        g->join();
-    }
-};
 
 TEST_F(StdioHooks, PopenTenMegabytesReadWithFgetsWhileATickerTicks) {
     Ticker ticker;

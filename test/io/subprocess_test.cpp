@@ -14,6 +14,7 @@
 
 #include "children.hpp"
 #include "leak_check.hpp"
+#include "ticker.hpp"
 
 namespace grove::test {
 namespace {
@@ -21,21 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace sp = grove::subprocess;
 using Subprocess = LeakChecked;
-
-struct Ticker {
-    int ticks = 0;
-    bool stop = false;
-    Ref<Greenlet<void>> g = grove::spawn([this] {
-        while (!stop) {
-            grove::sleep(1ms);
-            ++ticks;
-        }
-    });
-    ~Ticker() {
-        stop = true;
-        g->join();
-    }
-};
 
 int open_fds() {
     int n = 0;
