@@ -21,6 +21,8 @@
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
 
+#include "worker_threads.hpp"
+
 namespace grove {
 
 struct DatagramServer::State {
@@ -239,32 +241,11 @@ void DatagramServerThreads::start() {
         w->socket = std::move(s);
         workers_.push_back(std::move(w));
     }
-    std::exception_ptr failed;
-    for (auto& w : workers_) w->thread = std::thread(&Worker::run, w.get(), handler_);
-    for (auto& w : workers_) {
-        try {
-            w->ready.get_future().get();
-        } catch (...) {
-            failed = std::current_exception();
-        }
-    }
-    if (failed) {
-        stop(Duration::zero());
-        std::rethrow_exception(failed);
-    }
+    detail::start_worker_threads(workers_, handler_, [this] { stop(Duration::zero()); });
 }
 
 void DatagramServerThreads::stop(std::optional<Duration> timeout) {
-    for (auto& w : workers_) {
-        if (!w->remote) continue;  // that thread failed to start and is exiting
-        Worker* worker = w.get();
-        w->remote->post([worker, timeout] {
-            worker->stopper = grove::spawn([worker, timeout] { worker->server->stop(timeout); });
-        });
-    }
-    for (auto& w : workers_)
-        if (w->thread.joinable()) w->thread.join();
-    workers_.clear();
+    detail::stop_worker_threads(workers_, timeout);
 }
 
 }  // namespace grove
