@@ -12,43 +12,14 @@
 #include <grove/greenlet.hpp>
 
 #include "hooks_support.hpp"
+#include "local_server.hpp"
 
 namespace grove::test {
 namespace {
 
-/// A redis-server child on 127.0.0.1, killed at destruction.
-class RedisServer {
-public:
-    RedisServer() {
-        const char* exe = std::getenv("GROVE_TEST_REDIS_SERVER");
-        if (!exe || !*exe) return;
-        const int probe = listen_loopback(&port_);
-        ::close(probe);
-        const std::string port = std::to_string(port_);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::execl(exe, exe, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                    "--daemonize", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        for (int i = 0; i < 500 && !up(); ++i) ::usleep(10000);  // no hub yet: real sleeps
-    }
-    ~RedisServer() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    bool up() const {
-        const int fd = pid_ > 0 ? connect_loopback(port_) : -1;
-        if (fd >= 0) ::close(fd);
-        return fd >= 0;
-    }
-    int port() const { return port_; }
-
-private:
-    int port_ = 0;
-    pid_t pid_ = -1;
+/// The redis-server the tests talk to.
+struct RedisServer : LocalServer {
+    RedisServer() : LocalServer("GROVE_TEST_REDIS_SERVER", {"--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}) {}
 };
 
 class Hiredis : public Hooked {

@@ -15,43 +15,14 @@
 #include <grove/greenlet.hpp>
 
 #include "hooks_support.hpp"
+#include "local_server.hpp"
 
 namespace grove::test {
 namespace {
 
-/// A memcached child on 127.0.0.1, killed at destruction.
-class MemcachedServer {
-public:
-    MemcachedServer() {
-        const char* exe = std::getenv("GROVE_TEST_MEMCACHED");
-        if (!exe || !*exe) return;
-        const int probe = listen_loopback(&port_);
-        ::close(probe);
-        const std::string port = std::to_string(port_);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::execl(exe, exe, "-p", port.c_str(), "-l", "127.0.0.1", "-U", "0", "-t", "2", "-u", "root",
-                    static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        for (int i = 0; i < 500 && !up(); ++i) ::usleep(10000);  // no hub yet: real sleeps
-    }
-    ~MemcachedServer() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    bool up() const {
-        const int fd = pid_ > 0 ? connect_loopback(port_) : -1;
-        if (fd >= 0) ::close(fd);
-        return fd >= 0;
-    }
-    int port() const { return port_; }
-
-private:
-    int port_ = 0;
-    pid_t pid_ = -1;
+/// The memcached the tests talk to.
+struct MemcachedServer : LocalServer {
+    MemcachedServer() : LocalServer("GROVE_TEST_MEMCACHED", {"-p", "{port}", "-l", "127.0.0.1", "-U", "0", "-t", "2", "-u", "root"}) {}
 };
 
 class Memcached : public Hooked {
