@@ -15,6 +15,7 @@ packages=(
   memcached libmemcached-dev
   libc-ares-dev
   valgrind python3 wrk
+  gdb
 )
 missing=()
 for p in "${packages[@]}"; do
