@@ -38,7 +38,10 @@ def run_gdb(label, args, commands):
     cmd = [GDB, "-batch", "-nx", "-ex", "set pagination off", "-x", EXTENSION]
     for c in commands:
         cmd += ["-ex", c]
-    result = subprocess.run(cmd + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=90)
+    env = dict(os.environ)
+    env.pop("DEBUGINFOD_URLS", None)  # no network look-ups for libc's debug info
+    result = subprocess.run(cmd + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=90,
+                            env=env)
     print("==== %s: gdb exited %d ====\n%s" % (label, result.returncode, result.stdout))
     # (libstdc++'s pretty printers may print "Python Exception" for an optimized-out argument in a plain bt.)
     check("Error occurred in Python" not in result.stdout and "Traceback" not in result.stdout,
@@ -83,13 +86,19 @@ def check_session(label, output):
     check("gdb_target_joiner" in single and "gdb_target_sleeper" not in single,
           "%s: `grove bt joiner` should print the joiner's backtrace only" % label)
     # `grove select` makes plain `bt` walk the greenlet's stack.
-    selected = output.split("@@select@@", 1)[-1]
+    selected, rest = output.split("@@select@@", 1)[-1].split("@@after@@", 1)
+    after, none = rest.split("@@none@@", 1)
     check(re.search(r"^#\d+ .*gdb_target_queue_getter", selected, flags=re.M),
           "%s: `grove select queue-getter` then `bt` does not show gdb_target_queue_getter" % label)
+    check(re.search(r"^#\d+ .*gdb_target_queue_getter", after, flags=re.M),
+          "%s: `grove bt sleeper` ended the selection of queue-getter" % label)
+    check("gdb_target_queue_getter" not in none and re.search(r"^#\d+ .*\bmain\b", none, flags=re.M),
+          "%s: after `grove select none`, `bt` is not the thread's own" % label)
 
 
 COMMANDS = ["grove greenlets", "grove bt", "echo @@single@@\\n", "grove bt joiner", "echo @@select@@\\n",
-            "grove select queue-getter", "bt", "grove select none"]
+            "grove select queue-getter", "bt", "grove bt sleeper", "echo @@after@@\\n", "bt",
+            "grove select none", "echo @@none@@\\n", "bt"]
 
 with tempfile.TemporaryDirectory(prefix="grove-gdb-") as tmp:
     live = run_gdb("live process", ["--args", TARGET], ["run"] + COMMANDS)

@@ -71,6 +71,29 @@ def _enum_name(value):
     return str(value).rsplit("::", 1)[-1]
 
 
+class _KeepSelection:
+    """Restores the selected thread and frame level (walking other threads changes them)."""
+
+    def __enter__(self):
+        self.thread = gdb.selected_thread()
+        self.level = 0
+        if self.thread is not None:
+            try:
+                self.level = gdb.selected_frame().level()
+            except gdb.error:
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        if self.thread is not None and self.thread.is_valid():
+            self.thread.switch()
+            try:
+                gdb.execute("frame %d" % self.level, to_string=True)
+            except gdb.error:
+                pass
+        return False
+
+
 def _symbol_value(name):
     symbol = gdb.lookup_symbol(name)[0] or gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
     return symbol.value() if symbol is not None else None
@@ -110,9 +133,7 @@ def _find_hubs():
             seen.add(int(impl))
             hubs.append(Hub(impl, by_lwp.get(int(entry["thread_id"]))))
     # A hub not (or no longer) registered, or a registry that is unreadable.
-    selected = gdb.selected_thread()
-    frame = gdb.selected_frame() if selected is not None else None
-    try:
+    with _KeepSelection():
         for thread in inferior.threads():
             thread.switch()
             try:
@@ -122,13 +143,6 @@ def _find_hubs():
             if impl is not None and int(impl) and int(impl) not in seen:
                 seen.add(int(impl))
                 hubs.append(Hub(impl.cast(hub_type), thread))
-    finally:
-        if selected is not None:
-            selected.switch()
-            try:
-                frame.select()
-            except gdb.error:
-                pass
     return hubs
 
 
@@ -226,14 +240,19 @@ class Greenlet:
             pass
         if bool(waiter["woken_"]):
             text += ", woken"
-        if not bool(self.state["pending"]["_M_exception_object"] == 0):
+        if int(self.state["pending"]["_M_exception_object"]):
             text += ", kill pending"
         return text
 
 
 def _greenlets():
     """Every greenlet of every hub, numbered as `grove greenlets` shows them."""
-    base = gdb.lookup_type("grove::GreenletBase").pointer()
+    try:
+        base = gdb.lookup_type("grove::GreenletBase").pointer()
+        gdb.lookup_type("grove::detail::HubImpl")
+    except gdb.error:
+        raise gdb.GdbError("grove: no debug info for grove's types (grove::GreenletBase, grove::detail::HubImpl):"
+                           " is this a grove program, with libgrove's debug info loaded?")
     found = []
     for hub in _find_hubs():
         impl = hub.impl.dereference()
@@ -289,6 +308,13 @@ class GreenletUnwinder(gdb.unwinder.Unwinder):
     def clear(self):
         self.select(None, 0)
 
+    def saved(self):
+        return (self.thread_num, self.fctx)
+
+    def restore(self, saved):
+        self.thread_num, self.fctx = saved
+        gdb.invalidate_cached_frames()
+
     def __call__(self, pending_frame):
         if not self.fctx or pending_frame.level() != 0:
             return None
@@ -312,6 +338,9 @@ class GreenletUnwinder(gdb.unwinder.Unwinder):
 
 _UNWINDER = GreenletUnwinder()
 gdb.unwinder.register_unwinder(None, _UNWINDER, replace=True)
+# Once the program runs again the saved context is stale: end a `grove select`.
+gdb.events.cont.connect(lambda event: _UNWINDER.clear())
+gdb.events.exited.connect(lambda event: _UNWINDER.clear())
 
 
 # --- printing ----------------------------------------------------------------
@@ -344,27 +373,29 @@ def _print_backtrace(g):
     elif not g.fctx:
         print("  no saved context (%s): nothing on its stack yet" % status)
         return
-    previous_thread = gdb.selected_thread()
-    previous_level = gdb.selected_frame().level() if previous_thread is not None else 0
-    g.hub.thread.switch()
-    _UNWINDER.select(g.hub.thread, 0 if running else g.fctx)
-    try:
-        frame, level = gdb.newest_frame(), 0
-        if not running:
-            frame = frame.older()  # skip the thread's own frame #0
-        while frame is not None and frame.pc() != 0 and level < _MAX_FRAMES:
-            print(_frame_line(level, frame))
-            level += 1
-            try:
-                frame = frame.older()
-            except gdb.error as error:
-                print("  (unwinding stopped: %s)" % error)
-                break
-    finally:
-        _UNWINDER.clear()
-        if previous_thread is not None:
-            previous_thread.switch()
-            gdb.execute("frame %d" % previous_level, to_string=True)
+    selection = _UNWINDER.saved()  # a `grove select` in force outlives this backtrace
+    with _KeepSelection():
+        g.hub.thread.switch()
+        _UNWINDER.select(g.hub.thread, 0 if running else g.fctx)
+        try:
+            _print_frames(skip_innermost=not running)
+        finally:
+            _UNWINDER.restore(selection)
+
+
+def _print_frames(skip_innermost):
+    """The selected thread's frames, innermost first, as `#N 0xPC in FUNCTION at FILE:LINE`."""
+    frame, level = gdb.newest_frame(), 0
+    if skip_innermost:
+        frame = frame.older()  # the thread's own frame #0
+    while frame is not None and frame.pc() != 0 and level < _MAX_FRAMES:
+        print(_frame_line(level, frame))
+        level += 1
+        try:
+            frame = frame.older()
+        except gdb.error as error:
+            print("  (unwinding stopped: %s)" % error)
+            break
 
 
 # --- commands ------------------------------------------------------------------
