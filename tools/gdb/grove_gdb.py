@@ -8,8 +8,9 @@ on a core file alike (it only reads memory and never calls into the program):
     (gdb) grove greenlets          every greenlet of every hub: state, wait
     (gdb) grove bt 3               backtrace of greenlet #3 of that list
     (gdb) grove bt                 backtraces of all of them
-    (gdb) grove select 3           plain `bt`, `frame N`, `info locals`
-    (gdb) grove select none          then run on greenlet #3's stack
+    (gdb) grove select 3           then plain `bt`, `frame N`, `info locals`
+                                   walk greenlet #3's stack from frame #1
+    (gdb) grove select none        back to the threads' own stacks
 
 A greenlet is named by its number in `grove greenlets`, its address (0x...),
 or its name. x86-64 Linux only (the saved-context layout below).
@@ -27,6 +28,8 @@ Where things are (the C++ sources are the reference):
     (lib/core/context.cpp, the jump): +0x00 MXCSR/x87 control word, +0x08
     r12, +0x10 r13, +0x18 r14, +0x20 r15, +0x28 rbx, +0x30 rbp, +0x38 the
     return address; the stack pointer after the return is fctx + 0x40.
+    Boost 1.74's own jump_fcontext (grove built with GROVE_BOOST_JUMP defined)
+    saves the same layout.
 
 How the backtrace is made: `grove select` (and `grove bt`, for the length of
 one backtrace) arms an unwinder for the greenlet's thread. It leaves that
