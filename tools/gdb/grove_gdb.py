@@ -250,6 +250,8 @@ class Greenlet:
 
 def _greenlets():
     """Every greenlet of every hub, numbered as `grove greenlets` shows them."""
+    if not gdb.selected_inferior().threads():
+        raise gdb.GdbError("grove: no process: run it, attach to it (gdb -p PID) or load a core file")
     try:
         base = gdb.lookup_type("grove::GreenletBase").pointer()
         gdb.lookup_type("grove::detail::HubImpl")
