@@ -9,6 +9,7 @@
 //   gdb_target_queue_getter    Queue::get
 //   gdb_target_joiner          join (of the event waiter)
 //   gdb_target_second_thread   Event::wait with a timeout, on the second thread's hub
+//   gdb_target_woken           Event::wait, woken (set) but not yet resumed: ready
 //   gdb_target_never_begins    spawned, not begun
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,11 @@ namespace {
     GDB_TARGET_KEEP_FRAME();
 }
 
+[[gnu::noinline]] void gdb_target_woken(grove::Event* event) {
+    event->wait();
+    GDB_TARGET_KEEP_FRAME();
+}
+
 [[gnu::noinline]] void gdb_target_never_begins() { GDB_TARGET_KEEP_FRAME(); }
 
 // The second thread: one parked greenlet, then its main greenlet parks in
@@ -67,16 +73,19 @@ void second_thread_main(std::promise<void>* parked) {
 int main() {
     grove::Event event;
     grove::Queue<int> queue;
+    grove::Event wake_up;
     auto sleeper = grove::spawn_with({.name = "sleeper"}, gdb_target_sleeper);
     auto waiter = grove::spawn_with({.name = "event-waiter"}, gdb_target_event_waiter, &event);
     auto getter = grove::spawn_with({.name = "queue-getter"}, gdb_target_queue_getter, &queue);
     auto joiner = grove::spawn_with({.name = "joiner"}, gdb_target_joiner, waiter.get());
+    auto woken = grove::spawn_with({.name = "woken"}, gdb_target_woken, &wake_up);
     grove::sleep();  // every one of them runs up to its wait
 
     std::promise<void> parked;
     std::thread second(second_thread_main, &parked);
     parked.get_future().wait();
 
+    wake_up.set();  // runnable now; the hub never gets to run it
     auto never = grove::spawn_with({.name = "never-begins"}, gdb_target_never_begins);
     std::puts("gdb_target: every greenlet is parked; aborting");
     std::fflush(stdout);

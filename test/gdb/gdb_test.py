@@ -20,14 +20,15 @@ import time
 GDB, EXTENSION, TARGET = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
 CORES = len(sys.argv) < 5 or sys.argv[4] == "cores"
 
-# name -> (state, what it waits on, a function its backtrace must show)
+# name -> (state, what it waits on (a regex), a function its backtrace must show)
 EXPECTED = {
-    "sleeper": ("waiting", "sleep, with timeout", "gdb_target_sleeper"),
-    "event-waiter": ("waiting", "Event 0x", "gdb_target_event_waiter"),
-    "queue-getter": ("waiting", "Queue.get 0x", "gdb_target_queue_getter"),
-    "joiner": ("waiting", "join event-waiter 0x", "gdb_target_joiner"),
-    "second-thread-waiter": ("waiting", "Event 0x", "gdb_target_second_thread"),
-    "never-begins": ("scheduled", "-", None),
+    "sleeper": ("waiting", r"sleep, with timeout$", "gdb_target_sleeper"),
+    "event-waiter": ("waiting", r"Event 0x[0-9a-f]+$", "gdb_target_event_waiter"),
+    "queue-getter": ("waiting", r"Queue\.get 0x[0-9a-f]+$", "gdb_target_queue_getter"),
+    "joiner": ("waiting", r"join event-waiter 0x[0-9a-f]+$", "gdb_target_joiner"),
+    "second-thread-waiter": ("waiting", r"Event 0x[0-9a-f]+, with timeout$", "gdb_target_second_thread"),
+    "woken": ("ready", r"Event 0x[0-9a-f]+, woken$", "gdb_target_woken"),
+    "never-begins": ("scheduled", r"-$", None),
 }
 failures = []
 
@@ -76,7 +77,7 @@ def check_session(label, output):
         check(got is not None, "%s: %s is not listed" % (label, name))
         if got:
             check(got[0] == state, "%s: %s is %s, expected %s" % (label, name, got[0], state))
-            check(got[1].startswith(waits), "%s: %s waits on %r, expected %r..." % (label, name, got[1], waits))
+            check(re.match(waits, got[1]), "%s: %s waits on %r, expected /%s/" % (label, name, got[1], waits))
         if function:
             text = "".join(backtraces.get(name, []))
             check(re.search(r"^#\d+ +0x[0-9a-f]+ in .*\b%s\b" % function, text, flags=re.M),
