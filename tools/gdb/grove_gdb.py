@@ -223,7 +223,9 @@ class Greenlet:
         if not int(parked):
             return ""
         waiter = parked.dereference()
-        what = waiter["what_"].string(errors="replace") if int(waiter["what_"]) else "wait"
+        if not int(waiter["what_"]):  # every Waiter has one: its stack is zeros or missing here
+            return "? (its Waiter at 0x%x is not in this memory image)" % int(parked)
+        what = waiter["what_"].string(errors="replace")
         text = what
         obj = int(waiter["object_"])
         if obj:
@@ -378,6 +380,11 @@ def _print_backtrace(g):
     elif not g.fctx:
         print("  no saved context (%s): nothing on its stack yet" % status)
         return
+    if not running and not _stack_present(g.fctx):
+        print("  its stack is not in this memory image (saved context at 0x%x reads as zeros or not at all);"
+              " a gcore of a grove process on Linux 6.13+ loses greenlet stacks unless it ran with"
+              " GROVE_NO_GUARD_INSTALL=1 (tools/gdb/README.md)" % g.fctx)
+        return
     selection = _UNWINDER.saved()  # a `grove select` in force outlives this backtrace
     with _KeepSelection():
         g.hub.thread.switch()
@@ -386,6 +393,14 @@ def _print_backtrace(g):
             _print_frames(skip_innermost=not running)
         finally:
             _UNWINDER.restore(selection)
+
+
+def _stack_present(fctx):
+    try:
+        memory = gdb.selected_inferior().read_memory(fctx + _RETURN_ADDRESS, 8)
+    except gdb.MemoryError:
+        return False
+    return struct.unpack("<Q", bytes(memory))[0] != 0
 
 
 def _print_frames(skip_innermost):
