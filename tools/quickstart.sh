@@ -16,6 +16,7 @@ packages=(
   libc-ares-dev
   valgrind python3 wrk
   doxygen
+  gdb
 )
 missing=()
 for p in "${packages[@]}"; do
