@@ -5,9 +5,14 @@
 #include <mutex>
 
 #include "loop.hpp"
+#include "plain_calls.hpp"
 #include "runtime.hpp"
 
 namespace grove {
+
+namespace detail {
+thread_local bool t_plain_calls = false;
+}  // namespace detail
 
 using detail::HubImpl;
 

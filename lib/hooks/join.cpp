@@ -18,6 +18,7 @@
 
 #include "green.hpp"
 #include "threads.hpp"
+#include "../core/plain_calls.hpp"
 
 using namespace grove::hooks::green;
 
@@ -61,14 +62,15 @@ extern "C" {
 
 int pthread_join(pthread_t t, void** ret) {
     if (int rc; grove::hooks::threads::join_green(t, ret, rc)) return rc;  // green threads: threads.cpp
-    if (pthread_equal(t, pthread_self()) || !cooperate(__builtin_return_address(0)) || joined_by_grove())
+    if (pthread_equal(t, pthread_self()) || grove::detail::t_plain_calls || !cooperate(__builtin_return_address(0)) ||
+        joined_by_grove())
         return real().join(t, ret);
     return join_on_pool([t, ret] { return real().join(t, ret); });
 }
 
 int pthread_timedjoin_np(pthread_t t, void** ret, const timespec* abstime) {
     if (int rc; grove::hooks::threads::join_green(t, ret, rc)) return rc;  // no timeout for green threads
-    if (pthread_equal(t, pthread_self()) || !cooperate(__builtin_return_address(0)))
+    if (pthread_equal(t, pthread_self()) || grove::detail::t_plain_calls || !cooperate(__builtin_return_address(0)))
         return real().timedjoin(t, ret, abstime);
     return join_on_pool([t, ret, abstime] { return real().timedjoin(t, ret, abstime); });
 }

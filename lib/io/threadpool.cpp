@@ -28,6 +28,7 @@
 #include <grove/waiter.hpp>
 
 #include "../core/runtime.hpp"
+#include "../core/plain_calls.hpp"
 
 namespace grove {
 namespace {
@@ -115,6 +116,7 @@ ThreadPool::~ThreadPool() {
         impl_->stopping = true;
     }
     impl_->cv.notify_all();
+    detail::PlainCalls plain;  // never a cooperative join through grove-hooks (see plain_calls.hpp)
     for (auto& t : impl_->threads) t.join();
 }
 

@@ -221,7 +221,9 @@ TEST_F(Subprocess, KilledInsideCommunicateLeaksNoFdAndNoZombie) {
     EXPECT_TRUE(process_exists(pid));  // the child keeps running, as in Python
     EXPECT_TRUE(gone_within_5s(pid));  // and once it exits, the reaper reaps it
     EXPECT_TRUE(zombie_children().empty());
-    EXPECT_EQ(open_fds(), fds_before);  // pipes closed; the reaper's pidfd too
+    // Pipes closed, the reaper's pidfd too. Fewer is fine: the reaper may have
+    // just closed the pidfd of an earlier test's child.
+    EXPECT_LE(open_fds(), fds_before);
 }
 
 TEST_F(Subprocess, KilledInsideWaitLeaksNoZombie) {
