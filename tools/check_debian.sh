@@ -33,7 +33,7 @@ ls "$scratch"/*.deb | xargs -n1 basename
 
 echo "== lintian (errors fail; accepted warnings: docs/getting-started.md, 'Debian packages')"
 lintian --tag-display-limit 0 "$scratch"/grove_*.changes | tee "$scratch/lintian.log" || true
-! grep -q '^E:' "$scratch/lintian.log"
+if grep -q '^E:' "$scratch/lintian.log"; then echo "lintian reported errors" >&2; exit 1; fi
 
 echo "== dpkg -i"
 $sudo dpkg -i "$scratch"/libgrove0_*.deb "$scratch"/libgrove-dev_*.deb "$scratch"/grove-tools_*.deb >/dev/null
