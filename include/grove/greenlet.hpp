@@ -347,8 +347,8 @@ namespace detail {
 /// std::vector<Ref<GreenletBase>> that joinall/killall take as they are.
 template <class Range>
 concept GreenletRefRange = std::ranges::input_range<const Range> &&
-                           std::convertible_to<std::ranges::range_reference_t<const Range>, Ref<GreenletBase>> &&
-                           !std::same_as<std::remove_cvref_t<Range>, std::vector<Ref<GreenletBase>>>;
+    std::convertible_to<std::ranges::range_reference_t<const Range>, Ref<GreenletBase>> &&
+    !std::same_as<std::remove_cvref_t<Range>, std::vector<Ref<GreenletBase>>>;
 
 template <class Range>
 std::vector<Ref<GreenletBase>> base_refs(const Range& greenlets) {

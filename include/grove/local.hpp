@@ -65,9 +65,7 @@ template <class T>
 class local {
 public:
     /// Each greenlet's value starts as `T()`.
-    local()
-        requires std::default_initializable<T>
-        : reg_(detail::local_register()) {}
+    local() requires std::default_initializable<T> : reg_(detail::local_register()) {}
     /// Each greenlet's value starts as `make()`, called in that greenlet.
     explicit local(std::function<T()> make) : reg_(detail::local_register()), make_(std::move(make)) {}
     ~local() { detail::local_unregister(reg_); }

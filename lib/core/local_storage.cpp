@@ -41,7 +41,7 @@ using LocalTable = std::unordered_map<const LocalRegistry*, LocalEntry>;
 
 struct LocalRegistry {
     std::mutex mutex;
-    LocalEntry* head = nullptr;  // entries with a live value (guarded by mutex)
+    LocalEntry* head = nullptr;        // entries with a live value (guarded by mutex)
     std::atomic<std::size_t> refs{1};  // the local + each entry in a table
 
     void unlink(LocalEntry& e) noexcept {

@@ -56,7 +56,9 @@ public:
     Loop& operator=(const Loop&) = delete;
 
     /// The libev loop, for Hub::loop()'s escape hatch only.
-    struct ev_loop* raw() const noexcept { return loop_; }
+    struct ev_loop* raw() const noexcept {
+        return loop_;
+    }
 
     /// Runs every watcher that is ready now, without blocking. Returns how
     /// many active watchers keep the loop alive.

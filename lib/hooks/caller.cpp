@@ -52,5 +52,4 @@ bool from_grove(const void* ret) noexcept {
     return false;
 }
 
-
 }  // namespace grove::hooks::green

@@ -48,17 +48,17 @@ bool futex_wait(int* addr, int op, int val, const timespec* ts, unsigned bitset,
     const Park p = park(
         addr, [&] { return __atomic_load_n(addr, __ATOMIC_SEQ_CST) != val; }, deadline, true, held, bitset);
     switch (p) {
-    case Park::Ready:
-        errno = EAGAIN;
-        out = -1;
-        break;
-    case Park::Woken:
-        out = 0;
-        break;
-    case Park::TimedOut:
-        errno = ETIMEDOUT;
-        out = -1;
-        break;
+        case Park::Ready:
+            errno = EAGAIN;
+            out = -1;
+            break;
+        case Park::Woken:
+            out = 0;
+            break;
+        case Park::TimedOut:
+            errno = ETIMEDOUT;
+            out = -1;
+            break;
     }
     return true;
 }
@@ -87,7 +87,8 @@ long syscall(long number, ...) {
             const long woke = forward_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
             if (woke < 0 || !anyone_parked_ordered() || inside()) return woke;
             const long n = a[2] > INT_MAX ? INT_MAX : a[2];
-            return woke + unpark(addr, static_cast<int>(n - woke), cmd == FUTEX_WAKE ? ~0u : static_cast<unsigned>(a[5]));
+            return woke +
+                   unpark(addr, static_cast<int>(n - woke), cmd == FUTEX_WAKE ? ~0u : static_cast<unsigned>(a[5]));
         }
     }
     return forward_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);

@@ -229,8 +229,10 @@ int unpark(const void* addr, int n, unsigned bitset) noexcept {
 // --- ParkCore ----------------------------------------------------------------
 
 ParkCore::ParkCore(const void* addr, bool remote, unsigned bitset)
-    : waiter_("pthread primitive", addr),
-      node_{addr, g_next_id.fetch_add(1, std::memory_order_relaxed), bitset, my_tid(), false, &waiter_, nullptr} {
+    : waiter_("pthread primitive", addr), node_{addr,   g_next_id.fetch_add(1, std::memory_order_relaxed),
+                                                bitset, my_tid(),
+                                                false,  &waiter_,
+                                                nullptr} {
     {
         InsideHook guard;
         if (remote) {
@@ -378,17 +380,15 @@ void Held::restore() noexcept {
 
 // --- time ----------------------------------------------------------------------
 
-bool valid_timespec(const timespec* ts) noexcept {
-    return ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
-}
+bool valid_timespec(const timespec* ts) noexcept { return ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L; }
 
 std::optional<Deadline> deadline_for(clockid_t clock, const timespec& abstime) noexcept {
     if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME && clock != CLOCK_TAI)
         return std::nullopt;
     timespec now{};
     clock_gettime(clock, &now);
-    const auto left = std::chrono::seconds(abstime.tv_sec - now.tv_sec) +
-                      std::chrono::nanoseconds(abstime.tv_nsec - now.tv_nsec);
+    const auto left =
+        std::chrono::seconds(abstime.tv_sec - now.tv_sec) + std::chrono::nanoseconds(abstime.tv_nsec - now.tv_nsec);
     return grove::now() + std::chrono::duration_cast<Clock::duration>(left);
 }
 

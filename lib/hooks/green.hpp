@@ -216,8 +216,7 @@ private:
 };
 
 template <class Ready>
-Park park(const void* addr, Ready&& ready, std::optional<Deadline> deadline, bool remote, Held& held,
-          unsigned bitset) {
+Park park(const void* addr, Ready&& ready, std::optional<Deadline> deadline, bool remote, Held& held, unsigned bitset) {
     ParkCore core(addr, remote, bitset);
     if (ready()) return Park::Ready;
     return core.wait(deadline, held);

@@ -42,17 +42,20 @@ int join_on_pool(Job&& job) {
     {
         InsideHook guard;  // the pool's own locks and allocations
         try {
-            grove::get_threadpool().submit([&] { rc = job(); }, [&] {
-                done = true;
-                unpark(&done, 1);
-            });
+            grove::get_threadpool().submit([&] { rc = job(); },
+                                           [&] {
+                                               done = true;
+                                               unpark(&done, 1);
+                                           });
         } catch (const std::logic_error&) {
             // The pool is being destroyed (exit: its destructor joins its own
             // workers through this hook): join in place.
             return job();
         }
     }
-    while (!done) park(&done, [&] { return done; }, std::nullopt, true, held);
+    while (!done)
+        park(
+            &done, [&] { return done; }, std::nullopt, true, held);
     return rc;
 }
 

@@ -124,8 +124,8 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
     const fd_set in_r = r ? *r : none, in_w = w ? *w : none, in_e = e ? *e : none;
     std::vector<Watch> watch;
     for (int fd = 0; fd < nfds; ++fd) {
-        const int ev =
-            ((FD_ISSET(fd, &in_r) || FD_ISSET(fd, &in_e)) ? grove::detail::kFdRead : 0) | (FD_ISSET(fd, &in_w) ? grove::detail::kFdWrite : 0);
+        const int ev = ((FD_ISSET(fd, &in_r) || FD_ISSET(fd, &in_e)) ? grove::detail::kFdRead : 0) |
+                       (FD_ISSET(fd, &in_w) ? grove::detail::kFdWrite : 0);
         if (ev) watch.push_back({fd, ev});
     }
     std::optional<grove::Deadline> deadline;

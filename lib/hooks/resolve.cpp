@@ -90,9 +90,9 @@ HostResult lookup_host(const std::string& name) {
 int getaddrinfo_ares(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
     detail::AresAnswer answer;
     try {
-        answer = detail::ares_lookup(node, service, hints ? hints->ai_family : AF_UNSPEC,
-                                     hints ? hints->ai_socktype : 0, hints ? hints->ai_protocol : 0,
-                                     hints ? hints->ai_flags : 0);
+        answer =
+            detail::ares_lookup(node, service, hints ? hints->ai_family : AF_UNSPEC, hints ? hints->ai_socktype : 0,
+                                hints ? hints->ai_protocol : 0, hints ? hints->ai_flags : 0);
     } catch (const ResolveError& e) {
         return e.code();
     } catch (...) {

@@ -30,7 +30,8 @@ int wait_green(sem_t* s, std::optional<grove::Deadline> deadline) {
         if (R.sem_trywait(s) == 0) return 0;
         if (errno != EAGAIN) return -1;
         if (deadline && grove::now() >= *deadline) return errno = ETIMEDOUT, -1;
-        const Park p = park(s, [&] { return R.sem_trywait(s) == 0; }, deadline, true, held);
+        const Park p = park(
+            s, [&] { return R.sem_trywait(s) == 0; }, deadline, true, held);
         if (p == Park::Ready) return 0;
         if (p == Park::TimedOut) return errno = ETIMEDOUT, -1;
         if (held.any()) {

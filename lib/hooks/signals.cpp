@@ -47,8 +47,8 @@ struct Installed {
 Installed g_installed[NSIG];
 std::atomic<bool> g_interrupting[NSIG];  // siginterrupt(sig, 1) was called: signal() omits SA_RESTART
 
-[[gnu::tls_model("initial-exec")]] constinit thread_local int t_depth = 0;        // handlers running
-[[gnu::tls_model("initial-exec")]] constinit thread_local unsigned t_handled = 0;  // handlers run
+[[gnu::tls_model("initial-exec")]] constinit thread_local int t_depth = 0;             // handlers running
+[[gnu::tls_model("initial-exec")]] constinit thread_local unsigned t_handled = 0;      // handlers run
 [[gnu::tls_model("initial-exec")]] constinit thread_local unsigned t_unrestarted = 0;  // ...without SA_RESTART
 [[gnu::tls_model("initial-exec")]] constinit thread_local InterruptibleWait::Slot* t_wait = nullptr;
 thread_local InterruptibleWait::Slot t_slot;
@@ -194,7 +194,8 @@ int sigaction(int sig, const struct sigaction* act, struct sigaction* old) noexc
 // otherwise, the signal blocked in its handler). Its own sigaction call is
 // internal, hence this copy.
 sighandler_t signal(int sig, sighandler_t handler) noexcept {
-    struct sigaction act {}, old{};
+    struct sigaction act {
+    }, old{};
     act.sa_handler = handler;
     sigemptyset(&act.sa_mask);
     if (sig > 0 && sig < NSIG) sigaddset(&act.sa_mask, sig);

@@ -82,7 +82,8 @@ F next(const char* name) {
 }
 
 struct RealFns {
-    int (*create)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*) = next<decltype(create)>("pthread_create");
+    int (*create)(pthread_t*, const pthread_attr_t*, void* (*)(void*),
+                  void*) = next<decltype(create)>("pthread_create");
     int (*detach)(pthread_t) = next<decltype(detach)>("pthread_detach");
     pthread_t (*self)() = next<decltype(self)>("pthread_self");
     void (*exit)(void*) = next<decltype(exit)>("pthread_exit");

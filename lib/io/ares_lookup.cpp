@@ -95,7 +95,8 @@ ares_channel template_channel() {
         throw ResolveError(EAI_FAIL, fmt::format("grove::ares: ares_init: {}", ::ares_strerror(rc)));
     if (!servers.empty())
         if (const int rc = ::ares_set_servers_ports_csv(fresh.ch, servers.c_str()); rc != ARES_SUCCESS)
-            throw std::invalid_argument(fmt::format("grove::ares::set_servers('{}'): {}", servers, ::ares_strerror(rc)));
+            throw std::invalid_argument(
+                fmt::format("grove::ares::set_servers('{}'): {}", servers, ::ares_strerror(rc)));
     std::swap(t_template.channel.ch, fresh.ch);
     t_template.generation = generation;
     return t_template.channel.ch;
@@ -172,7 +173,8 @@ void drive(ares_channel ch) {
     if (count > 0) {
         // writable: a TCP connect
         const int events = ARES_GETSOCK_WRITABLE(bits, newest) ? detail::kFdWrite : detail::kFdRead;
-        ready = detail::wait_fd(socks[newest], events, now() + std::chrono::duration_cast<Clock::duration>(wait), "grove::ares::resolve");
+        ready = detail::wait_fd(socks[newest], events, now() + std::chrono::duration_cast<Clock::duration>(wait),
+                                "grove::ares::resolve");
     } else {
         grove::sleep(wait);
     }
@@ -255,8 +257,8 @@ void ares::set_servers(std::string_view) { unavailable("grove::ares::set_servers
 
 std::vector<Address> ares::resolve(std::string_view host, std::uint16_t port, int family, int socktype) {
     const std::string h(host), service = std::to_string(port);
-    auto answer = detail::ares_lookup(h.empty() ? nullptr : h.c_str(), service.c_str(), family, socktype, 0,
-                                      AI_NUMERICSERV);
+    auto answer =
+        detail::ares_lookup(h.empty() ? nullptr : h.c_str(), service.c_str(), family, socktype, 0, AI_NUMERICSERV);
     if (answer.eai != 0)
         throw ResolveError(answer.eai, fmt::format("grove::resolve: c-ares('{}'): {}", h, answer.error));
     std::vector<Address> out;

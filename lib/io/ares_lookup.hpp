@@ -17,7 +17,7 @@ struct AresNode {
 };
 
 struct AresAnswer {
-    int eai = 0;  // 0, or the EAI_* code getaddrinfo would give
+    int eai = 0;        // 0, or the EAI_* code getaddrinfo would give
     std::string error;  // c-ares's text when eai != 0
     std::vector<AresNode> nodes;
     std::string canonname;  // with AI_CANONNAME, the name c-ares reports

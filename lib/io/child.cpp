@@ -19,7 +19,6 @@
 #include <thread>
 #include <vector>
 
-
 #include <grove/greenlet.hpp>
 #include <grove/io/wait.hpp>
 

@@ -80,8 +80,6 @@ void ServerThreads::start() {
     detail::start_worker_threads(workers_, handler_, [this] { stop(Duration::zero()); });
 }
 
-void ServerThreads::stop(std::optional<Duration> timeout) {
-    detail::stop_worker_threads(workers_, timeout);
-}
+void ServerThreads::stop(std::optional<Duration> timeout) { detail::stop_worker_threads(workers_, timeout); }
 
 }  // namespace grove

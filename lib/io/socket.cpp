@@ -148,7 +148,8 @@ void Socket::connect(const Address& address) {
     }
     if (err != EINPROGRESS && err != EINTR) throw_errno("Socket::connect", err);
     if (nonblocking) throw_errno("Socket::connect", err);
-    if (!detail::wait_fd(fd_, detail::kFdWrite, detail::deadline_after(timeout_, "Socket::connect"), "Socket::connect", true))
+    if (!detail::wait_fd(fd_, detail::kFdWrite, detail::deadline_after(timeout_, "Socket::connect"), "Socket::connect",
+                         true))
         throw SocketTimeout("grove::Socket::connect: timed out");
     if (const int so_error = getsockopt(SOL_SOCKET, SO_ERROR)) throw_errno("Socket::connect", so_error);
 }

@@ -22,7 +22,6 @@
 #include <thread>
 #include <unordered_map>
 
-
 #include <grove/config.hpp>
 #include <grove/hub.hpp>
 #include <grove/waiter.hpp>

@@ -79,7 +79,7 @@ void Group::kill(std::exception_ptr e, bool block, std::optional<Duration> timeo
         std::optional<Duration> left;
         if (deadline) left = *deadline == Deadline::min() ? Duration::zero() : Duration(*deadline - now());
         const auto dead = joinall(victims, left);
-        for (const auto& g : dead) on_death(*g);  // gone when kill() returns, not a hub turn later
+        for (const auto& g : dead) on_death(*g);   // gone when kill() returns, not a hub turn later
         if (dead.size() < victims.size()) return;  // out of time
         // Everyone shot is dead; members that joined meanwhile are shot next.
     }

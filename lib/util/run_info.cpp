@@ -62,7 +62,8 @@ std::string counters_of(HubImpl& hub, const GreenletBase& g) {
     std::string out = fmt::format("{} switches", s.switches);
     if (hub.timing()) {
         out += fmt::format(", ran {:.3f} ms", static_cast<double>(s.run_ns) / 1e6);
-        if (s.spawned_at_ns) out += fmt::format(", spawned {:.3f} s ago", (detail::real_now_ns() - s.spawned_at_ns) / 1e9);
+        if (s.spawned_at_ns)
+            out += fmt::format(", spawned {:.3f} s ago", (detail::real_now_ns() - s.spawned_at_ns) / 1e9);
     }
     return out;
 }

@@ -60,10 +60,11 @@ TEST_F(GreenletRanges, TheClassicVectorOfBaseRefsStillWorks) {
 
 TEST_F(GreenletRanges, KillallTakesTypedVectorsSpansAndInitializerLists) {
     std::vector<Ref<Greenlet<int>>> gs;
-    for (int i = 0; i < 3; ++i) gs.push_back(spawn([] {
-        sleep(10s);
-        return 0;
-    }));
+    for (int i = 0; i < 3; ++i)
+        gs.push_back(spawn([] {
+            sleep(10s);
+            return 0;
+        }));
     sleep();
     killall(std::span(gs).first(1));
     EXPECT_TRUE(gs[0]->dead());

@@ -19,7 +19,10 @@ namespace {
 
 /// The redis-server the tests talk to.
 struct RedisServer : LocalServer {
-    RedisServer() : LocalServer("GROVE_TEST_REDIS_SERVER", {"--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}) {}
+    RedisServer()
+        : LocalServer("GROVE_TEST_REDIS_SERVER", {"--port", "{port}", "--bind", "127.0.0.1", "--save", "",
+                                                  "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}) {
+    }
 };
 
 class Hiredis : public Hooked {

@@ -22,7 +22,9 @@ namespace {
 
 /// The memcached the tests talk to.
 struct MemcachedServer : LocalServer {
-    MemcachedServer() : LocalServer("GROVE_TEST_MEMCACHED", {"-p", "{port}", "-l", "127.0.0.1", "-U", "0", "-t", "2", "-u", "root"}) {}
+    MemcachedServer()
+        : LocalServer("GROVE_TEST_MEMCACHED", {"-p", "{port}", "-l", "127.0.0.1", "-U", "0", "-t", "2", "-u", "root"}) {
+    }
 };
 
 class Memcached : public Hooked {
@@ -69,9 +71,8 @@ TEST_F(Memcached, PoolServesFortyGreenletsOverThreeConnections) {
                 rc = memcached_set(mc, key.data(), key.size(), value.data(), value.size(), 0, 0);
                 size_t len = 0;
                 uint32_t flags = 0;
-                char* got = rc == MEMCACHED_SUCCESS
-                                ? memcached_get(mc, key.data(), key.size(), &len, &flags, &rc)
-                                : nullptr;
+                char* got =
+                    rc == MEMCACHED_SUCCESS ? memcached_get(mc, key.data(), key.size(), &len, &flags, &rc) : nullptr;
                 if (got && rc == MEMCACHED_SUCCESS && std::string(got, len) == value)
                     ++ok;
                 else

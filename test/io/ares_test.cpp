@@ -159,9 +159,7 @@ TEST_F(Ares, EmptyHostIsAResolveError) {
     }
 }
 
-TEST_F(Ares, SetServersRejectsGarbage) {
-    EXPECT_THROW(ares::set_servers("not an address"), std::invalid_argument);
-}
+TEST_F(Ares, SetServersRejectsGarbage) { EXPECT_THROW(ares::set_servers("not an address"), std::invalid_argument); }
 
 }  // namespace
 }  // namespace grove

@@ -139,7 +139,7 @@ TEST_F(StreamServerTest, StopKillsHandlersStillRunningAfterTheGrace) {
     EXPECT_EQ(killed, 5);
     EXPECT_TRUE(server.closed());
     for (auto& c : clients) EXPECT_EQ(recv_to_eof(c), "");  // their sockets were closed
-    ASSERT_TRUE(get_hub().join());  // death links run
+    ASSERT_TRUE(get_hub().join());                          // death links run
     EXPECT_EQ(server.connection_count(), 0u);
 }
 
@@ -235,7 +235,7 @@ TEST_F(StreamServerTest, SurvivesRunningOutOfDescriptorsAndServesWhenTheyComeBac
     std::vector<int> filler;
     for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) filler.push_back(fd);
     ASSERT_EQ(errno, EMFILE);
-    client.connect(server.address());  // completes in the backlog; the server's accept fails
+    client.connect(server.address());                        // completes in the backlog; the server's accept fails
     const std::string text = err.wait_for("accept failed");  // the server tried, and failed
     for (int fd : filler) ::close(fd);
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);

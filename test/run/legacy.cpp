@@ -350,7 +350,8 @@ void* worker(void* arg) {
         pthread_attr_destroy(&attr);
     }
     std::printf("  own key value: %d; stack >= 256 KiB and < 1 MiB: %s\n",
-                *static_cast<int*>(pthread_getspecific(g_key)), stack >= 256 * 1024 && stack < 1024 * 1024 ? "yes" : "no");
+                *static_cast<int*>(pthread_getspecific(g_key)),
+                stack >= 256 * 1024 && stack < 1024 * 1024 ? "yes" : "no");
     usleep(1000);  // a green thread switches here; the other one must see its own key value
     std::printf("  key value after a switch: %d\n", *static_cast<int*>(pthread_getspecific(g_key)));
     if (*static_cast<int*>(arg) == 2) pthread_exit(reinterpret_cast<void*>(42));

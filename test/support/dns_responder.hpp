@@ -31,9 +31,7 @@ public:
 
     Address address() const { return server_.address(); }
     /// "127.0.0.1:PORT", as grove::ares::set_servers takes it.
-    std::string servers_csv() const {
-        return "127.0.0.1:" + std::to_string(server_.address().port());
-    }
+    std::string servers_csv() const { return "127.0.0.1:" + std::to_string(server_.address().port()); }
     void add(const std::string& name, std::vector<std::string> v4, std::vector<std::string> v6 = {}) {
         records_[name] = {std::move(v4), std::move(v6)};
     }
@@ -95,9 +93,9 @@ private:
         const unsigned type = (static_cast<unsigned char>(q[pos + 1]) << 8) | static_cast<unsigned char>(q[pos + 2]);
         std::vector<std::string> rdata;
         const bool exists = lookup(name, type, rdata);
-        std::string r = q.substr(0, 2);            // ID
-        put16(r, 0x8180 | (exists ? 0 : 3));       // response, RD, RA; NXDOMAIN if unknown
-        put16(r, 1);                               // QDCOUNT
+        std::string r = q.substr(0, 2);                 // ID
+        put16(r, 0x8180 | (exists ? 0 : 3));            // response, RD, RA; NXDOMAIN if unknown
+        put16(r, 1);                                    // QDCOUNT
         put16(r, static_cast<unsigned>(rdata.size()));  // ANCOUNT
         put16(r, 0);
         put16(r, 0);

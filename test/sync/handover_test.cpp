@@ -155,7 +155,7 @@ void killed_in_the_turn_its_item_was_taken(Q& q, bool prefill) {
     grove::sleep();
     ASSERT_EQ(q.waiting_putters(), 1u);
     std::vector<int> got;
-    got.push_back(q.get());  // takes the putter's item (or moves it in)
+    got.push_back(q.get());   // takes the putter's item (or moves it in)
     putter->kill({}, false);  // same turn: before the putter resumes
     putter->join();
     while (!q.empty()) got.push_back(q.get_nowait());

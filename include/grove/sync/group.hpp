@@ -148,7 +148,7 @@ private:
 
     std::unordered_map<const GreenletBase*, Member> members_;
     std::unordered_set<const GreenletBase*> dying_;  // members kill() has shot; a subset of members_
-    WaitList empty_waiters_;  // join() waiters, all woken when members_ becomes empty
+    WaitList empty_waiters_;                         // join() waiters, all woken when members_ becomes empty
     std::exception_ptr first_error_;
 };
 

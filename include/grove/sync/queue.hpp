@@ -287,10 +287,10 @@ private:
     Store store_;
     std::size_t capacity_;
     bool shut_ = false;
-    WaitList getters_;  // Getter nodes; non-empty only while store_ is empty
-    WaitList putters_;  // Putter nodes; non-empty only while store_ is full
+    WaitList getters_;          // Getter nodes; non-empty only while store_ is empty
+    WaitList putters_;          // Putter nodes; non-empty only while store_ is full
     std::size_t promised_ = 0;  // signalled getters not yet resumed (Channel); take() leaves them that many putters
-    WaitList peekers_;  // peek() waiters; all woken whenever an item may have appeared
+    WaitList peekers_;          // peek() waiters; all woken whenever an item may have appeared
 };
 
 /// FIFO queue. `maxsize` empty (or 0, as in gevent) means unbounded.
