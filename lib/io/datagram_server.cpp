@@ -22,6 +22,7 @@
 #include <grove/hub.hpp>
 
 #include "worker_threads.hpp"
+#include "serving.hpp"
 
 namespace grove {
 
@@ -35,7 +36,7 @@ struct DatagramServer::State {
     bool started = false;
     bool stopping = false;
     Ref<GreenletBase> receiver;
-    std::unordered_map<std::uint64_t, Ref<GreenletBase>> handlers;
+    detail::Handlers handlers;
     std::uint64_t next_id = 0;
 };
 
@@ -87,8 +88,7 @@ void DatagramServer::spawn_handler(const std::shared_ptr<State>& s, std::string 
     });
 }
 
-DatagramServer::DatagramServer(Address address, Handler handler, Spawner* spawner)
-    : state_(std::make_shared<State>()) {
+DatagramServer::DatagramServer(Address address, Handler handler, Spawner* spawner) : state_(std::make_shared<State>()) {
     if (!handler) throw std::invalid_argument("grove::DatagramServer: empty handler");
     state_->handler = std::move(handler);
     state_->spawner = spawner;
@@ -136,34 +136,15 @@ void DatagramServer::start() {
 
 void DatagramServer::serve_forever() {
     start();
-    Ref<GreenletBase> receiver = state_->receiver;
-    if (!receiver) return;  // already stopped
-    try {
-        receiver->join();
-    } catch (const GreenletExit&) {
-        stop();
-        throw;
-    } catch (const TimeoutError&) {
-        stop();
-        throw;
-    }
-    if (auto e = receiver->exception()) std::rethrow_exception(e);
+    detail::serve_until_done(state_->receiver, [this] { stop(); });
 }
 
 void DatagramServer::stop(std::optional<Duration> timeout) {
     auto keep = state_;  // a handler may destroy the server while we wait
     State& s = *keep;
     s.stopping = true;
-    if (auto receiver = std::move(s.receiver)) {
-        if (receiver.get() != getcurrent()) receiver->kill();
-    }
-    s.socket.close();
-    std::vector<Ref<GreenletBase>> live;
-    for (auto& [id, g] : s.handlers)
-        if (g.get() != getcurrent() && !g->dead()) live.push_back(g);
-    if (live.empty()) return;
-    joinall(live, timeout);
-    killall(live, {}, true, Duration{1});
+    detail::stop_intake_and_handlers(
+        std::move(s.receiver), [&s] { s.socket.close(); }, s.handlers, timeout);
 }
 
 std::size_t DatagramServer::sendto(std::string_view data, const Address& to) { return state_->socket.sendto(data, to); }
@@ -202,10 +183,10 @@ struct DatagramServerThreads::Worker {
     void run(Handler handler) {
         try {
             DatagramServer* self = nullptr;
-            DatagramServer server(std::move(socket), [handler = std::move(handler), &self](
-                                                         const std::string& data, const Address& from) {
-                handler(*self, data, from);
-            });
+            DatagramServer server(std::move(socket),
+                                  [handler = std::move(handler), &self](const std::string& data, const Address& from) {
+                                      handler(*self, data, from);
+                                  });
             self = &server;
             server.start();
             this->server = &server;
@@ -244,8 +225,6 @@ void DatagramServerThreads::start() {
     detail::start_worker_threads(workers_, handler_, [this] { stop(Duration::zero()); });
 }
 
-void DatagramServerThreads::stop(std::optional<Duration> timeout) {
-    detail::stop_worker_threads(workers_, timeout);
-}
+void DatagramServerThreads::stop(std::optional<Duration> timeout) { detail::stop_worker_threads(workers_, timeout); }
 
 }  // namespace grove

@@ -20,6 +20,8 @@
 
 #include <grove/greenlet.hpp>
 
+#include "serving.hpp"
+
 namespace grove {
 
 struct StreamServer::State {
@@ -32,7 +34,7 @@ struct StreamServer::State {
     bool started = false;
     bool stopping = false;
     Ref<GreenletBase> acceptor;
-    std::unordered_map<std::uint64_t, Ref<GreenletBase>> handlers;
+    detail::Handlers handlers;
     std::uint64_t next_id = 0;
 };
 
@@ -129,34 +131,15 @@ void StreamServer::start() {
 
 void StreamServer::serve_forever() {
     start();
-    Ref<GreenletBase> acceptor = state_->acceptor;
-    if (!acceptor) return;  // already stopped
-    try {
-        acceptor->join();
-    } catch (const GreenletExit&) {
-        stop();
-        throw;
-    } catch (const TimeoutError&) {
-        stop();
-        throw;
-    }
-    if (auto e = acceptor->exception()) std::rethrow_exception(e);
+    detail::serve_until_done(state_->acceptor, [this] { stop(); });
 }
 
 void StreamServer::stop(std::optional<Duration> timeout) {
     auto keep = state_;  // a handler may destroy the server while we wait
     State& s = *keep;
     s.stopping = true;
-    if (auto acceptor = std::move(s.acceptor)) {
-        if (acceptor.get() != getcurrent()) acceptor->kill();
-    }
-    s.listener.close();
-    std::vector<Ref<GreenletBase>> live;
-    for (auto& [id, g] : s.handlers)
-        if (g.get() != getcurrent() && !g->dead()) live.push_back(g);
-    if (live.empty()) return;
-    joinall(live, timeout);
-    killall(live, {}, true, Duration{1});
+    detail::stop_intake_and_handlers(
+        std::move(s.acceptor), [&s] { s.listener.close(); }, s.handlers, timeout);
 }
 
 bool StreamServer::started() const noexcept { return state_->started; }
