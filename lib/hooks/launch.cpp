@@ -20,40 +20,13 @@
 #include <grove/hub.hpp>
 #include <grove/monkey.hpp>
 
+#include "preload_env.hpp"
 #include "signals.hpp"
 #include "state.hpp"
 #include "threads.hpp"
 
 namespace grove::hooks {
 namespace {
-
-bool is_grove_lib(const char* start, std::size_t len) {
-    // A path whose last component starts with libgrove (libgrove-hooks.so, libgrove.so...).
-    const char* base = start;
-    for (std::size_t i = 0; i < len; ++i)
-        if (start[i] == '/') base = start + i + 1;
-    return static_cast<std::size_t>(base - start) + 8 <= len && std::strncmp(base, "libgrove", 8) == 0;
-}
-
-/// Removes grove's libraries from the LD_PRELOAD string, in place.
-void strip_preload() {
-    char* value = std::getenv("LD_PRELOAD");
-    if (!value) return;
-    char* out = value;
-    const char* p = value;
-    while (*p) {
-        while (*p == ' ' || *p == ':') ++p;
-        const char* start = p;
-        while (*p && *p != ' ' && *p != ':') ++p;
-        const std::size_t len = static_cast<std::size_t>(p - start);
-        if (len == 0 || is_grove_lib(start, len)) continue;
-        if (out != value) *out++ = ' ';
-        std::memmove(out, start, len);
-        out += len;
-    }
-    *out = '\0';
-    if (out == value) unsetenv("LD_PRELOAD");
-}
 
 void reinit_in_child() {
     if (patched()) grove::reinit();  // libev's ev_loop_fork: the child's loop gets its own epoll

@@ -38,6 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "preload_env.hpp"
+
+using grove::hooks::strip_preload;
+
 namespace {
 
 // 0: grove not loaded; 1: being loaded (every call plain); 2: loaded; 3: failed.
@@ -90,33 +94,6 @@ bool activate() {
     return true;
 }
 
-bool is_grove_lib(const char* start, size_t len) {
-    const char* base = start;
-    for (size_t i = 0; i < len; ++i)
-        if (start[i] == '/') base = start + i + 1;
-    return static_cast<size_t>(base - start) + 8 <= len && strncmp(base, "libgrove", 8) == 0;
-}
-
-/// Removes grove's libraries from LD_PRELOAD, in place (see launch.cpp).
-void strip_preload() {
-    char* value = getenv("LD_PRELOAD");
-    if (!value) return;
-    char* out = value;
-    const char* p = value;
-    while (*p) {
-        while (*p == ' ' || *p == ':') ++p;
-        const char* start = p;
-        while (*p && *p != ' ' && *p != ':') ++p;
-        const size_t len = static_cast<size_t>(p - start);
-        if (len == 0 || is_grove_lib(start, len)) continue;
-        if (out != value) *out++ = ' ';
-        memmove(out, start, len);
-        out += len;
-    }
-    *out = '\0';
-    if (out == value) unsetenv("LD_PRELOAD");
-}
-
 void copy_env(const char* name, char* out, size_t size) {
     const char* v = getenv(name);
     if (v && strlen(v) < size) strcpy(out, v);
@@ -145,27 +122,27 @@ void copy_env(const char* name, char* out, size_t size) {
 
 // SHIM(return type, name, (parameters), (arguments), would-block test)
 // The test runs only on the main thread while grove is not loaded.
-#define GROVE_SHIM(ret, name, params, args, blocks)                                              \
-    extern "C" ret name params {                                                                  \
-        using Fn = ret(*) params;                                                                 \
-        static Fn real_fn = nullptr;                                                              \
-        static Fn hook_fn = nullptr;                                                              \
-        int state = load_state();                                                                 \
-        if (state != 2 && state != 1 && t_main && (blocks) && activate()) state = 2;             \
-        if (state == 2) {                                                                         \
-            Fn hook_ = __atomic_load_n(&hook_fn, __ATOMIC_ACQUIRE);                               \
-            if (!hook_) {                                                                         \
-                hook_ = reinterpret_cast<Fn>(dlsym(g_handle, #name));                             \
-                __atomic_store_n(&hook_fn, hook_, __ATOMIC_RELEASE);                              \
-            }                                                                                     \
-            if (hook_) return hook_ args;                                                         \
-        }                                                                                         \
-        Fn real_ = __atomic_load_n(&real_fn, __ATOMIC_ACQUIRE);                                   \
-        if (!real_) {                                                                             \
-            real_ = reinterpret_cast<Fn>(next(#name));                                            \
-            __atomic_store_n(&real_fn, real_, __ATOMIC_RELEASE);                                  \
-        }                                                                                         \
-        return real_ args;                                                                        \
+#define GROVE_SHIM(ret, name, params, args, blocks)                                  \
+    extern "C" ret name params {                                                     \
+        using Fn = ret(*) params;                                                    \
+        static Fn real_fn = nullptr;                                                 \
+        static Fn hook_fn = nullptr;                                                 \
+        int state = load_state();                                                    \
+        if (state != 2 && state != 1 && t_main && (blocks) && activate()) state = 2; \
+        if (state == 2) {                                                            \
+            Fn hook_ = __atomic_load_n(&hook_fn, __ATOMIC_ACQUIRE);                  \
+            if (!hook_) {                                                            \
+                hook_ = reinterpret_cast<Fn>(dlsym(g_handle, #name));                \
+                __atomic_store_n(&hook_fn, hook_, __ATOMIC_RELEASE);                 \
+            }                                                                        \
+            if (hook_) return hook_ args;                                            \
+        }                                                                            \
+        Fn real_ = __atomic_load_n(&real_fn, __ATOMIC_ACQUIRE);                      \
+        if (!real_) {                                                                \
+            real_ = reinterpret_cast<Fn>(next(#name));                               \
+            __atomic_store_n(&real_fn, real_, __ATOMIC_RELEASE);                     \
+        }                                                                            \
+        return real_ args;                                                           \
     }
 
 // clang-format off
