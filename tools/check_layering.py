@@ -22,8 +22,10 @@ loose in lib/; <ev.h> is included by lib/core/loop.cpp alone and
 Boost.Context (<boost/context/...>) by lib/core/context.cpp alone; no
 public header includes <ev.h> or names an ev_* type, except hub.hpp's
 forward declaration of struct ev_loop for Hub::loop(), the escape hatch
-the API promises. Not yet checked (issue #16, still open): the greenlet's
-runtime record (detail/greenlet_state.hpp) is still in the public headers.
+the API promises. The greenlet's runtime record stays private: no public
+header includes a file under lib/, and none names the record's types
+(GreenletState, ContextState, PendingInterrupts) or GreenletRecord other
+than as the opaque pointer GreenletBase holds.
 lib/sync/check_layering.py (test sync:layering) adds the stricter rule for
 sync: public <grove/...> headers only.
 """
@@ -125,6 +127,9 @@ ONE_FILE = {  # an include pattern -> the only file allowed to include it
     re.compile(r'^\s*#\s*include\s*<boost/context/'): 'lib/core/context.cpp',
 }
 EV_NAME = re.compile(r'\bev_\w+|\bEV_[A-Z]+\b')
+RECORD_NAME = re.compile(r'\b(GreenletState|ContextState|PendingInterrupts|GreenletRecord)\b')
+# The only ways a public header may name the record: declare it, point at it.
+RECORD_OPAQUE = re.compile(r'^\s*(struct GreenletRecord;|detail::GreenletRecord\* record_;)\s*$')
 
 
 def rule_violations(root):
@@ -141,6 +146,12 @@ def rule_violations(root):
                     if pattern.match(line) and rel != owner:
                         yield f'only {owner} may include this: {rel}:{number}: {line.strip()}'
                 if area == 'include/grove' and not line.lstrip().startswith('//'):
+                    m = INCLUDE.match(line)
+                    found = resolve(root, path, *m.groups()) if m else None
+                    if found and (root / 'lib') in found.resolve().parents:
+                        yield f'public header includes a private one: {rel}:{number}: {line.strip()}'
+                    if RECORD_NAME.search(line) and not RECORD_OPAQUE.match(line):
+                        yield f'public header names the greenlet record: {rel}:{number}: {line.strip()}'
                     for name in EV_NAME.findall(line):
                         if rel == 'include/grove/hub.hpp' and name == 'ev_loop':
                             continue  # struct ev_loop; and Hub::loop(): the documented escape hatch

@@ -23,7 +23,6 @@
 
 #include <grove/detail/describe.hpp>
 #include <grove/detail/greenlet_alloc.hpp>
-#include <grove/detail/greenlet_state.hpp>
 #include <grove/duration.hpp>
 #include <grove/exceptions.hpp>
 #include <grove/wait.hpp>
@@ -37,8 +36,11 @@ template <class T>
 using Ref = std::shared_ptr<T>;
 
 class GreenletBase;
+class Hub;
 namespace detail {
 struct SpawnAccess;
+struct Runtime;
+struct GreenletRecord;
 }
 
 /// Per-greenlet options for spawn_with() and GreenletBase::set_options().
@@ -81,16 +83,16 @@ public:
     /// start() (or spawn, or a kill before start) has been called. Stays true
     /// after death, as in gevent: it says the greenlet was set going, not that
     /// it is running now (that is `started() && !dead()`).
-    bool started() const noexcept { return state_.phase != detail::Phase::New; }
+    bool started() const noexcept;
     /// Same as dead(): the greenlet's outcome is known.
     bool ready() const noexcept override { return dead(); }
     /// The greenlet has finished (returned, thrown, or killed); never false again.
     /// Never switches.
-    bool dead() const noexcept { return state_.phase == detail::Phase::Dead; }
+    bool dead() const noexcept;
     /// Ended without an error (a GreenletExit end counts as successful).
-    bool successful() const noexcept { return dead() && !state_.error; }
+    bool successful() const noexcept;
     /// The error that ended it; empty while alive, on success and on GreenletExit.
-    std::exception_ptr exception() const noexcept { return state_.error; }
+    std::exception_ptr exception() const noexcept;
 
     /// Identifies a link for unlink().
     using LinkId = std::uint64_t;
@@ -122,7 +124,7 @@ public:
     void set_options(SpawnOptions options);
 
     /// The hub this greenlet runs on (null before start()).
-    Hub* hub() const noexcept { return state_.hub; }
+    Hub* hub() const noexcept;
 
 protected:
     GreenletBase();
@@ -141,7 +143,9 @@ private:
     /// start() with the owning Ref already in hand (spawn has it): no
     /// weak_from_this().lock(), which is an atomic compare-and-swap.
     void start_owned(std::shared_ptr<GreenletBase> self);
-    detail::GreenletState state_;
+    /// Everything the runtime keeps about this greenlet (lib/core/greenlet_record.hpp):
+    /// private to the library, so that it can change without breaking users' ABI.
+    detail::GreenletRecord* record_;
 };
 
 namespace detail {

@@ -15,6 +15,10 @@
 namespace grove {
 
 class GreenletBase;
+namespace detail {
+/// Where a fired Timeout's error is (lib/core/interrupts.hpp).
+enum class TimeoutDelivery : unsigned char { None, InSlot, Queued };
+}  // namespace detail
 
 /// RAII guard for the current greenlet (gevent.Timeout). When it expires, the
 /// greenlet gets TimeoutError (or `e`) thrown at its current or next blocking
@@ -55,6 +59,8 @@ private:
     std::uint64_t serial_ = 0;
     bool pending_ = false;
     bool armed_ = false;
+    detail::TimeoutDelivery delivery_ = detail::TimeoutDelivery::None;
+    Timeout* queued_next_ = nullptr;  // fired, behind another interrupt of its greenlet
     detail::TimerSlot timer_;
 };
 

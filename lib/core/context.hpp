@@ -10,9 +10,22 @@
 
 #include <cstddef>
 
-#include <grove/detail/greenlet_state.hpp>
-
 namespace grove::detail {
+
+/// What travels with a switch (lib/core/context.cpp): saved only while suspended.
+struct ContextState {
+    void* fctx = nullptr;       // Boost.Context fcontext_t; null while running or before start
+    void* eh_caught = nullptr;  // __cxa_eh_globals.caughtExceptions of this greenlet
+    unsigned eh_uncaught = 0;   // __cxa_eh_globals.uncaughtExceptions of this greenlet
+    int saved_errno = 0;
+    void* stack_base = nullptr;       // lowest usable byte of the stack (the canary sits here)
+    std::size_t stack_size = 0;       // usable bytes above stack_base
+    bool stack_guarded = false;       // a guard page sits below stack_base
+    bool stack_in_arena = false;      // carved from a StackPool arena
+    void* asan_fake_stack = nullptr;  // ASan's fake-stack handle while suspended
+    void* tsan_fiber = nullptr;       // TSan fiber handle (pooled with the stack)
+    unsigned valgrind_id = 0;         // VALGRIND_STACK_REGISTER id
+};
 
 /// Per-thread values the switch needs; filled once when the hub is made.
 void context_thread_init(ContextState& main_context);

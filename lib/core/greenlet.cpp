@@ -18,7 +18,7 @@
 namespace grove {
 
 using detail::HubImpl;
-using detail::Phase;
+using detail::GreenletState;
 using detail::Runtime;
 
 namespace {
@@ -49,20 +49,29 @@ void start_timer_fired(detail::HubTimer& t) noexcept {
 
 }  // namespace
 
-GreenletBase::GreenletBase() { Runtime::init_timer(state_.start_timer, &start_timer_fired, this); }
+GreenletBase::GreenletBase() : record_(detail::make_record(this)) {
+    Runtime::init_timer(record_->start_timer, &start_timer_fired, this);
+}
 
 GreenletBase::~GreenletBase() {
-    if (state_.in_ready && state_.hub) static_cast<HubImpl*>(state_.hub)->unschedule(this);
+    if (detail::on_ready_queue(record_->state) && record_->hub) static_cast<HubImpl*>(record_->hub)->unschedule(this);
+    detail::destroy_record(record_);
 }
+
+bool GreenletBase::started() const noexcept { return record_->state != GreenletState::New; }
+bool GreenletBase::dead() const noexcept { return detail::is_dead(record_->state); }
+bool GreenletBase::successful() const noexcept { return dead() && !record_->error; }
+std::exception_ptr GreenletBase::exception() const noexcept { return record_->error; }
+Hub* GreenletBase::hub() const noexcept { return record_->hub; }
 
 void GreenletBase::set_options(SpawnOptions options) {
     if (started()) throw std::logic_error("grove: GreenletBase::set_options: the greenlet was already started");
-    state_.stack_request = options.stack_size;
-    if (!options.name.empty()) state_.name = std::move(options.name);
+    record_->stack_request = options.stack_size;
+    if (!options.name.empty()) record_->name = std::move(options.name);
 }
 
 void GreenletBase::start() {
-    if (state_.phase != Phase::New) return;
+    if (record_->state != GreenletState::New) return;
     auto self = weak_from_this().lock();
     if (!self)
         throw std::logic_error(
@@ -72,28 +81,28 @@ void GreenletBase::start() {
 }
 
 void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
-    if (state_.phase != Phase::New) return;
+    detail::GreenletRecord& r = *record_;
+    if (r.state != GreenletState::New) return;
     HubImpl& hub = HubImpl::get();
-    state_.self = std::move(self);
-    state_.hub = &hub;
-    state_.phase = Phase::Scheduled;
+    r.self = std::move(self);
+    r.hub = &hub;
     GreenletBase& parent = *hub.current_greenlet();
-    state_.parent_ident = parent.minimal_ident();
-    if (hub.timing()) state_.spawned_at_ns = detail::real_now_ns();
+    r.parent_ident = parent.minimal_ident();
+    if (hub.timing()) r.spawned_at_ns = detail::real_now_ns();
     hub.add_live(*this);
-    hub.schedule(this);
+    hub.schedule(this);  // New -> Scheduled
     detail::observe_spawn(*this, parent);
 }
 
 void GreenletBase::start_later(Duration delay) {
-    if (state_.phase != Phase::New) return;
+    if (record_->state != GreenletState::New) return;
     const auto deadline = detail::deadline_after(delay, "GreenletBase::start_later");
     start();
-    auto& hub = *static_cast<HubImpl*>(state_.hub);
-    hub.unschedule(this);
+    auto& hub = *static_cast<HubImpl*>(record_->hub);
+    hub.unschedule(this);  // Scheduled -> Delayed
     const std::int64_t due =
         deadline && *deadline != Deadline::min() ? detail::to_ns(*deadline) : detail::clock_now_ns();
-    hub.arm_timer(Runtime::timer(state_.start_timer), due);
+    hub.arm_timer(Runtime::timer(record_->start_timer), due);
 }
 
 bool GreenletBase::join(std::optional<Duration> timeout) {
@@ -114,33 +123,28 @@ void GreenletBase::kill(std::exception_ptr e, bool block, std::optional<Duration
     HubImpl& hub = hub_for(*this, "GreenletBase::kill");
     if (!e) e = std::make_exception_ptr(GreenletExit());
     if (hub.current_greenlet() == this) std::rethrow_exception(e);
-    if (state_.phase == Phase::New || state_.phase == Phase::Scheduled) {
+    detail::GreenletRecord& r = *record_;
+    if (r.state == GreenletState::New || detail::not_begun(r.state)) {
         // Never begun: it never will. Its outcome is the kill.
-        auto keep = state_.self;  // `this` may lose its last owner below
+        auto keep = r.self;  // `this` may lose its last owner below
         hub.unschedule(this);
-        hub.disarm_timer(Runtime::timer(state_.start_timer));
-        if (!state_.hub) state_.hub = &hub;
+        hub.disarm_timer(Runtime::timer(r.start_timer));
+        if (!r.hub) r.hub = &hub;
         if (is_greenlet_exit(e))
             Runtime::finish(*this, nullptr, std::move(e));
         else
             Runtime::finish(*this, std::move(e), nullptr);
-        state_.self.reset();
+        r.self.reset();
         return;
     }
-    // A kill outranks a Timeout's error that has fired but not yet reached
-    // the greenlet (it would be caught, and the kill lost); a second kill
-    // while the first is undelivered keeps the first.
-    if (!state_.pending || state_.pending_serial != 0) {
-        state_.pending = std::move(e);
-        state_.pending_serial = 0;
-    }
+    r.interrupts.deliver({std::move(e), detail::kKillSource});
     hub.schedule(this);
     if (block) join(timeout);
 }
 
 namespace {
 GreenletBase::LinkId add_link(GreenletBase& g, detail::LinkKind kind, GreenletBase::LinkCallback cb, const char* call) {
-    auto& s = Runtime::state(g);
+    auto& s = Runtime::record(g);
     const GreenletBase::LinkId id = s.next_link_id++;
     s.links.push_back({id, kind, std::move(cb)});
     if (g.dead()) hub_for(g, call).queue_notification(g);  // already dead: runs on the next hub turn
@@ -161,32 +165,32 @@ GreenletBase::LinkId GreenletBase::link_exception(LinkCallback cb) {
 }
 
 bool GreenletBase::unlink(LinkId id) {
-    for (auto it = state_.links.begin(); it != state_.links.end(); ++it)
+    for (auto it = record_->links.begin(); it != record_->links.end(); ++it)
         if (it->id == id) {
-            state_.links.erase(it);
+            record_->links.erase(it);
             return true;
         }
     return false;
 }
 
 std::uint64_t GreenletBase::minimal_ident() const {
-    auto& ident = const_cast<detail::GreenletState&>(state_).ident;
+    auto& ident = record_->ident;
     if (ident == 0) ident = g_next_ident.fetch_add(1, std::memory_order_relaxed);
     return ident;
 }
 
 std::string GreenletBase::name() const {
-    if (!state_.name.empty()) return state_.name;
+    if (!record_->name.empty()) return record_->name;
     return fmt::format("Greenlet-{}", minimal_ident());
 }
 
-void GreenletBase::set_name(std::string name) { state_.name = std::move(name); }
+void GreenletBase::set_name(std::string name) { record_->name = std::move(name); }
 
 std::string GreenletBase::describe_class() const { return detail::type_name(typeid(*this)); }
 
 std::string GreenletBase::describe() const {
     std::string out = "<" + describe_class();
-    if (!state_.name.empty()) out += " \"" + state_.name + "\"";
+    if (!record_->name.empty()) out += " \"" + record_->name + "\"";
     out += fmt::format(" at {}", static_cast<const void*>(this));
     const std::string target = describe_target();
     if (!target.empty()) out += ": " + target;
@@ -200,7 +204,7 @@ std::exception_ptr detail::get_outcome(GreenletBase& g, bool block, std::optiona
             throw TimeoutError(
                 0, fmt::format("grove: Greenlet::get: timed out after {} seconds", timeout ? timeout->count() : 0.0));
     }
-    const auto& s = Runtime::state(g);
+    const auto& s = Runtime::record(g);
     if (s.error) std::rethrow_exception(s.error);
     return s.exit;
 }
@@ -301,36 +305,38 @@ void Runtime::greenlet_main() {
             exit = std::current_exception();
         } catch (...) {
             error = std::current_exception();
-            g->state_.trace = take_throw_trace(error);
+            g->record_->trace = take_throw_trace(error);
         }
-        destroy_locals(g->state_.locals);  // its grove::local values, before joiners resume
+        destroy_locals(g->record_->locals);  // its grove::local values, before joiners resume
         finish(*g, std::move(error), std::move(exit));
     }
     // Straight to the hub when it has a report or links to run, so they come
     // before any joiner resumes (as in gevent).
-    GreenletBase* next = g->state_.notify_queued ? &hub.hub_greenlet_ : hub.pick_next();
-    if (next->state_.phase == Phase::Scheduled && !hub.prepare(next)) next = &hub.hub_greenlet_;
+    GreenletBase* next = g->record_->state == GreenletState::Notifying ? &hub.hub_greenlet_ : hub.pick_next();
+    if (next->record_->state == GreenletState::Scheduled && !hub.prepare(next)) next = &hub.hub_greenlet_;
     hub.current_ = next;
-    ++next->state_.switches;
+    GreenletRecord& n = *next->record_;
+    n.state = GreenletState::Running;
+    ++n.switches;
     hub.note_switch(g);
-    context_exit(g->state_.ctx, next->state_.ctx, &HubImpl::after_death, g);
+    context_exit(g->record_->ctx, n.ctx, &HubImpl::after_death, g);
 }
 
 void HubImpl::after_death(void* dead) noexcept {
     auto* g = static_cast<GreenletBase*>(dead);
-    GreenletState& s = Runtime::state(*g);
+    GreenletRecord& s = Runtime::record(*g);
     static_cast<HubImpl*>(s.hub)->stacks_.release(s.ctx);
     auto self = std::move(s.self);  // may destroy the greenlet object here
 }
 
 void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit) {
-    GreenletState& s = g.state_;
+    GreenletRecord& s = *g.record_;
     auto& hub = *static_cast<HubImpl*>(s.hub);
-    s.phase = Phase::Dead;
+    if (started_alive(s.state)) hub.remove_live(g);
+    s.state = GreenletState::Dead;
     s.error = std::move(error);
     s.exit = std::move(exit);
-    s.pending = nullptr;
-    hub.remove_live(g);
+    s.interrupts.clear();
     observe_death(g);
     g.waiters().notify_all();
     if (s.error || !s.links.empty()) hub.queue_notification(g);
@@ -342,8 +348,8 @@ void HubImpl::process_notifications() {
     auto batch = std::move(notify_);
     notify_.clear();
     for (auto& g : batch) {
-        GreenletState& s = Runtime::state(*g);
-        s.notify_queued = false;
+        GreenletRecord& s = Runtime::record(*g);
+        s.state = GreenletState::Dead;  // off the notification queue
         if (s.error && !s.reported) {
             s.reported = true;
             try {
@@ -375,8 +381,8 @@ void HubImpl::process_notifications() {
 }
 
 void HubImpl::queue_notification(GreenletBase& g) {
-    GreenletState& s = Runtime::state(g);
-    if (s.notify_queued) return;
+    GreenletRecord& s = Runtime::record(g);
+    if (s.state == GreenletState::Notifying) return;
     auto self = s.self ? s.self : g.weak_from_this().lock();
     if (!self) {  // not owned by a Ref: report at once, there is nobody to link
         if (s.error && !s.reported) {
@@ -385,8 +391,8 @@ void HubImpl::queue_notification(GreenletBase& g) {
         }
         return;
     }
-    s.notify_queued = true;
     notify_.push_back(std::move(self));
+    s.state = GreenletState::Notifying;
 }
 
 }  // namespace grove::detail

@@ -66,13 +66,13 @@ HubImpl::HubImpl() {
     remote->hub = this;
     remote_ = std::move(remote);
 
-    GreenletState& m = Runtime::state(main_);
+    GreenletRecord& m = Runtime::record(main_);
     m.is_main = true;
-    m.phase = Phase::Running;
+    m.state = GreenletState::Running;
     m.hub = this;
-    GreenletState& h = Runtime::state(hub_greenlet_);
+    GreenletRecord& h = Runtime::record(hub_greenlet_);
     h.is_hub = true;
-    h.phase = Phase::Running;
+    h.state = GreenletState::Parked;  // begun: its first switch starts run_loop
     h.hub = this;
     current_ = &main_;
     Observer* o = observer();
@@ -97,7 +97,7 @@ HubImpl::~HubImpl() {
     while (!timers_.empty()) timers_.remove(timers_.top());
     // The hub fiber sits in run_loop() forever and owns nothing that needs
     // unwinding: its stack is simply returned.
-    stacks_.release(Runtime::state(hub_greenlet_).ctx);
+    stacks_.release(Runtime::record(hub_greenlet_).ctx);
 }
 
 HubImpl& HubImpl::create() {
@@ -113,8 +113,8 @@ void HubImpl::destroy_impl() {
     destroying_ = true;
     for (int round = 0; round < 3 && live_count_ > 0; ++round) {
         std::vector<std::shared_ptr<GreenletBase>> victims;
-        for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next)
-            if (auto self = Runtime::state(*g).self) victims.push_back(std::move(self));
+        for (GreenletBase* g = live_head_; g; g = Runtime::record(*g).live_next)
+            if (auto self = Runtime::record(*g).self) victims.push_back(std::move(self));
         for (auto& g : victims) g->kill({}, false);
         const auto deadline = Clock::now() + std::chrono::milliseconds(round == 0 ? 1000 : 500);
         for (auto& g : victims) {
@@ -131,12 +131,12 @@ void HubImpl::destroy_impl() {
         } catch (...) {
         }
         remove_live(*g);
-        Runtime::state(*g).self.reset();  // the stack stays mapped: it may still be referenced
+        Runtime::record(*g).self.reset();  // the stack stays mapped: it may still be referenced
     }
     // grove::local values of the hub (its callbacks) and of this main greenlet;
     // whatever their destructors touch lands in main's slot, emptied last.
-    destroy_locals(Runtime::state(hub_greenlet_).locals);
-    destroy_locals(Runtime::state(main_).locals);
+    destroy_locals(Runtime::record(hub_greenlet_).locals);
+    destroy_locals(Runtime::record(main_).locals);
     t_hub = nullptr;
     delete this;
 }
@@ -144,7 +144,20 @@ void HubImpl::destroy_impl() {
 // --- scheduling and switching ----------------------------------------------
 
 void HubImpl::schedule(GreenletBase* g) noexcept {
-    if (!Runtime::state(*g).in_ready) ready_.push_back(g);
+    GreenletRecord& r = Runtime::record(*g);
+    switch (r.state) {
+        case GreenletState::Parked:
+        case GreenletState::Running:  // sleep(0), Hub::join(0): it yields right after
+            r.state = GreenletState::Ready;
+            break;
+        case GreenletState::New:
+        case GreenletState::Delayed:
+            r.state = GreenletState::Scheduled;
+            break;
+        default:  // on the queue already, or dead
+            return;
+    }
+    ready_.push_back(g);
 }
 
 void HubImpl::unschedule(GreenletBase* g) noexcept { ready_.remove(g); }
@@ -165,7 +178,7 @@ GreenletBase* HubImpl::pick_next() noexcept {
 }
 
 bool HubImpl::prepare(GreenletBase* g) noexcept {
-    GreenletState& s = Runtime::state(*g);
+    GreenletRecord& s = Runtime::record(*g);
     try {
         stacks_.allocate(s.ctx, s.stack_request);
     } catch (...) {
@@ -174,7 +187,6 @@ bool HubImpl::prepare(GreenletBase* g) noexcept {
         return false;
     }
     context_make(s.ctx, &Runtime::greenlet_main);
-    s.phase = Phase::Running;
     return true;
 }
 
@@ -183,15 +195,22 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
     // A greenlet that has not begun gets its stack now: kill-before-start and
     // spawn itself never touch a stack. If none can be mapped, it dies with
     // that error (reported, rethrown by get()) and someone else runs.
-    while (Runtime::state(*next).phase == Phase::Scheduled && !prepare(next)) {
+    while (Runtime::record(*next).state == GreenletState::Scheduled && !prepare(next)) {
         next = (cur == &hub_greenlet_) ? pick_next() : &hub_greenlet_;
-        if (next == cur) return;
+        if (next == cur) break;
     }
-    if (next == cur) return;
+    if (next == cur) {  // it yielded and was the only one ready: it runs on
+        Runtime::record(*cur).state = GreenletState::Running;
+        return;
+    }
+    GreenletRecord& from = Runtime::record(*cur);
+    GreenletRecord& to = Runtime::record(*next);
+    if (from.state == GreenletState::Running) from.state = GreenletState::Parked;  // Ready if it yielded
+    to.state = GreenletState::Running;
     current_ = next;
-    ++Runtime::state(*next).switches;
+    ++to.switches;
     note_switch(cur);
-    context_switch(Runtime::state(*cur).ctx, Runtime::state(*next).ctx);
+    context_switch(from.ctx, to.ctx);
     // Returns here when someone switches back to `cur`; they set current_.
     if (probe_) [[unlikely]]
         answer_probes(cur);
@@ -200,24 +219,20 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
 void HubImpl::suspend() {
     GreenletBase* cur = current_;
     check_may_block("blocking call");
-    GreenletBase* next = pick_next();
-    if (next != cur) switch_to(next);
+    switch_to(pick_next());
     deliver_pending(cur);
 }
 
 void HubImpl::deliver_pending(GreenletBase* g) {
-    GreenletState& s = Runtime::state(*g);
-    if (!s.pending) return;
+    GreenletRecord& s = Runtime::record(*g);
+    if (!s.interrupts.any()) return;
     // Inside a destructor that runs during unwinding, throwing would call
     // std::terminate: keep the kill pending for the next block outside it.
     if (std::uncaught_exceptions() > 0) return;
     // The wait it resumes from was woken for good (Waiter::wake_final): that
     // wait succeeded; the kill waits for the next blocking point.
     if (s.parked_on && s.parked_on->woken_final()) return;
-    std::exception_ptr e = std::move(s.pending);
-    s.pending = nullptr;
-    s.pending_serial = 0;
-    std::rethrow_exception(e);
+    std::rethrow_exception(s.interrupts.take().error);
 }
 
 // --- the loop fiber ----------------------------------------------------------
@@ -324,25 +339,22 @@ void HubImpl::post_from_thread(std::function<void()> fn) { loop_.post(std::move(
 void HubImpl::add_callback(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
 
 void HubImpl::add_live(GreenletBase& g) noexcept {
-    GreenletState& s = Runtime::state(g);
-    s.in_live = true;
+    GreenletRecord& s = Runtime::record(g);
     s.live_prev = nullptr;
     s.live_next = live_head_;
-    if (live_head_) Runtime::state(*live_head_).live_prev = &g;
+    if (live_head_) Runtime::record(*live_head_).live_prev = &g;
     live_head_ = &g;
     ++live_count_;
 }
 
 void HubImpl::remove_live(GreenletBase& g) noexcept {
-    GreenletState& s = Runtime::state(g);
-    if (!s.in_live) return;
+    GreenletRecord& s = Runtime::record(g);
     if (s.live_prev)
-        Runtime::state(*s.live_prev).live_next = s.live_next;
+        Runtime::record(*s.live_prev).live_next = s.live_next;
     else
         live_head_ = s.live_next;
-    if (s.live_next) Runtime::state(*s.live_next).live_prev = s.live_prev;
+    if (s.live_next) Runtime::record(*s.live_next).live_prev = s.live_prev;
     s.live_prev = s.live_next = nullptr;
-    s.in_live = false;
     --live_count_;
 }
 

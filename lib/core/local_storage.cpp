@@ -1,7 +1,7 @@
 // grove internal — grove::local's per-greenlet tables and per-local registries.
 //
 // Two views of the same values, so that either side may die first:
-//  - each greenlet with values has a LocalTable (GreenletState::locals): its
+//  - each greenlet with values has a LocalTable (GreenletRecord::locals): its
 //    values keyed by the registry of the local that made them;
 //  - each local has a LocalRegistry listing the entries made by it, in any
 //    greenlet of any thread (hence its mutex).
@@ -56,7 +56,7 @@ struct LocalRegistry {
 
 namespace {
 
-void*& current_slot() { return Runtime::state(*HubImpl::get().current_greenlet()).locals; }
+void*& current_slot() { return Runtime::record(*HubImpl::get().current_greenlet()).locals; }
 
 /// Takes `e`'s value away from its registry; the caller destroys it.
 void* take(LocalEntry& e) noexcept {

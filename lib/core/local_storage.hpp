@@ -1,7 +1,7 @@
 // grove internal — the runtime's side of grove::local (<grove/local.hpp>).
 //
 // A greenlet's local values hang off one pointer of its state
-// (GreenletState::locals, null until its first grove::local access); the
+// (GreenletRecord::locals, null until its first grove::local access); the
 // runtime calls destroy_locals() on that pointer when the greenlet dies, and
 // for the main and hub greenlets when the hub is destroyed.
 #pragma once
@@ -11,7 +11,7 @@
 namespace grove::detail {
 
 /// Destroys every grove::local value held in `slot` (a greenlet's
-/// GreenletState::locals) and frees its table; `slot` is null afterwards.
+/// GreenletRecord::locals) and frees its table; `slot` is null afterwards.
 /// Values made by those destructors (a destructor touching another local)
 /// are destroyed too. Call it on the greenlet's own thread, while it is
 /// still the current greenlet of its hub (so such late accesses land in

@@ -17,22 +17,21 @@ void HubImpl::loop_ran_dry() {
         joiner_->wake();
         return;
     }
-    GreenletState& m = Runtime::state(main_);
-    if (m.in_ready || m.pending) return;  // it will run and see it
-    m.pending = std::make_exception_ptr(LoopExit(describe_waiters()));
-    m.pending_serial = 0;
+    GreenletRecord& m = Runtime::record(main_);
+    if (m.state == GreenletState::Ready || m.interrupts.any()) return;  // it will run and see it
+    m.interrupts.deliver({std::make_exception_ptr(LoopExit(describe_waiters())), kKillSource});
     schedule(&main_);
 }
 
 std::string HubImpl::describe_waiters() const {
     std::string text = "This operation would block forever";
     auto line = [&text](const GreenletBase& g) {
-        const GreenletState& s = Runtime::state(g);
+        const GreenletRecord& s = Runtime::record(g);
         text += "\n  " + g.describe();
         if (s.parked_on) text += " waits on " + describe_wait(*s.parked_on);
     };
     line(main_);
-    for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) line(*g);
+    for (GreenletBase* g = live_head_; g; g = Runtime::record(*g).live_next) line(*g);
     text += describe_join_cycle();
     return text;
 }
@@ -41,12 +40,12 @@ std::string HubImpl::describe_waiters() const {
 // greenlet joined). A cycle in it is the usual reason a program blocks forever.
 std::string HubImpl::describe_join_cycle() const {
     auto joins = [](const GreenletBase* g) -> const GreenletBase* {
-        const Waiter* w = Runtime::state(*g).parked_on;
+        const Waiter* w = Runtime::record(*g).parked_on;
         if (!w || Runtime::kind(*w) != WaitKind::Join) return nullptr;
         return static_cast<const GreenletBase*>(w->object());
     };
     std::vector<const GreenletBase*> all{&main_};
-    for (GreenletBase* g = live_head_; g; g = Runtime::state(*g).live_next) all.push_back(g);
+    for (GreenletBase* g = live_head_; g; g = Runtime::record(*g).live_next) all.push_back(g);
     for (const GreenletBase* start : all) {
         std::vector<const GreenletBase*> path;
         for (const GreenletBase* g = start; g && path.size() <= all.size(); g = joins(g)) {

@@ -17,7 +17,7 @@ void set_observer(Observer* o) noexcept { g_observer.store(o, std::memory_order_
 // vDSO, ~20 ns), charged to the greenlet whose slice just ended.
 void HubImpl::account_time(GreenletBase* cur) noexcept {
     const std::int64_t now = real_now_ns();
-    Runtime::state(*cur).run_ns += static_cast<std::uint64_t>(now - slice_start_ns_);
+    Runtime::record(*cur).run_ns += static_cast<std::uint64_t>(now - slice_start_ns_);
     slice_start_ns_ = now;
 }
 

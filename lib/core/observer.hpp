@@ -38,7 +38,7 @@ public:
     /// A greenlet finished (only while observe_deaths is set).
     virtual void died(GreenletBase& greenlet) noexcept = 0;
     /// Whether a hub made now measures its greenlets' running and spawn
-    /// times (GreenletState::run_ns, spawned_at_ns). Asked once per hub.
+    /// times (GreenletRecord::run_ns, spawned_at_ns). Asked once per hub.
     virtual bool timing_wanted() noexcept = 0;
 
 protected:

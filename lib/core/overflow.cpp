@@ -10,7 +10,7 @@ namespace grove::detail {
 bool HubImpl::describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size) {
     HubImpl* hub = t_hub;
     if (!hub || !hub->current_) return false;
-    const ContextState& c = Runtime::state(*hub->current_).ctx;
+    const ContextState& c = Runtime::record(*hub->current_).ctx;
     if (!c.stack_base || hub->current_ == &hub->main_) return false;
     const char* base = static_cast<const char*>(c.stack_base);
     const char* addr = static_cast<const char*>(fault);

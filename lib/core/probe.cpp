@@ -27,18 +27,18 @@ struct HubImpl::Probe {
 };
 
 std::size_t HubImpl::probe_stack(GreenletBase& target, std::uintptr_t* pcs, std::size_t capacity) noexcept {
-    GreenletState& t = Runtime::state(target);
+    GreenletRecord& t = Runtime::record(target);
     // Only a greenlet suspended inside switch_to can answer: alive, begun,
     // not running; the hub fiber only after its first run (before it, its
     // context would start run_loop), and the main greenlet always.
     const bool suspended_in_switch =
-        t.phase == Phase::Running && t.ctx.fctx != nullptr && &target != current_ && (t.is_main || t.switches > 0);
+        begun_alive(t.state) && t.ctx.fctx != nullptr && &target != current_ && (t.is_main || t.switches > 0);
     if (!suspended_in_switch || probe_ != nullptr) return 0;
     GreenletBase* self = current_;
     Probe probe{&target, self, pcs, capacity, 0};
     probe_ = &probe;
     current_ = &target;
-    context_switch(Runtime::state(*self).ctx, t.ctx);
+    context_switch(Runtime::record(*self).ctx, t.ctx);
     // Returns here when the target has answered; it set current_ back to us.
     probe_ = nullptr;
     return probe.depth;
@@ -49,7 +49,7 @@ void HubImpl::answer_probes(GreenletBase* cur) noexcept {
         Probe& probe = *probe_;
         probe.depth = capture_stack(probe.pcs, probe.capacity);
         current_ = probe.requester;
-        context_switch(Runtime::state(*cur).ctx, Runtime::state(*probe.requester).ctx);
+        context_switch(Runtime::record(*cur).ctx, Runtime::record(*probe.requester).ctx);
         // Returns here when `cur` is resumed again: by the scheduler (probe_
         // is null), or by another probe for it (loop).
     }

@@ -4,12 +4,11 @@
 namespace grove::detail {
 
 void ReadyQueue::push_back(GreenletBase* g) noexcept {
-    GreenletState& s = Runtime::state(*g);
-    s.in_ready = true;
+    GreenletRecord& s = Runtime::record(*g);
     s.ready_next = nullptr;
     s.ready_prev = tail_;
     if (tail_)
-        Runtime::state(*tail_).ready_next = g;
+        Runtime::record(*tail_).ready_next = g;
     else
         head_ = g;
     tail_ = g;
@@ -18,7 +17,7 @@ void ReadyQueue::push_back(GreenletBase* g) noexcept {
 
 GreenletBase* ReadyQueue::pop_front() noexcept {
     GreenletBase* g = head_;
-    if (g) remove(g);
+    if (g) unlink(Runtime::record(*g));
     return g;
 }
 
@@ -26,28 +25,36 @@ GreenletBase* ReadyQueue::pop_at(std::size_t i) noexcept {
     GreenletBase* g;
     if (i < size_ / 2) {
         g = head_;
-        while (i--) g = Runtime::state(*g).ready_next;
+        while (i--) g = Runtime::record(*g).ready_next;
     } else {
         g = tail_;
-        for (std::size_t back = size_ - 1 - i; back--;) g = Runtime::state(*g).ready_prev;
+        for (std::size_t back = size_ - 1 - i; back--;) g = Runtime::record(*g).ready_prev;
     }
-    remove(g);
+    unlink(Runtime::record(*g));
     return g;
 }
 
 void ReadyQueue::remove(GreenletBase* g) noexcept {
-    GreenletState& s = Runtime::state(*g);
-    if (!s.in_ready) return;
+    GreenletRecord& s = Runtime::record(*g);
+    if (s.state == GreenletState::Ready)
+        s.state = GreenletState::Parked;
+    else if (s.state == GreenletState::Scheduled)
+        s.state = GreenletState::Delayed;
+    else
+        return;
+    unlink(s);
+}
+
+void ReadyQueue::unlink(GreenletRecord& s) noexcept {
     if (s.ready_prev)
-        Runtime::state(*s.ready_prev).ready_next = s.ready_next;
+        Runtime::record(*s.ready_prev).ready_next = s.ready_next;
     else
         head_ = s.ready_next;
     if (s.ready_next)
-        Runtime::state(*s.ready_next).ready_prev = s.ready_prev;
+        Runtime::record(*s.ready_next).ready_prev = s.ready_prev;
     else
         tail_ = s.ready_prev;
     s.ready_prev = s.ready_next = nullptr;
-    s.in_ready = false;
     --size_;
 }
 

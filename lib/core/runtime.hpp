@@ -20,6 +20,7 @@
 #include <grove/timeout.hpp>
 #include <grove/waiter.hpp>
 
+#include "greenlet_record.hpp"
 #include "loop.hpp"
 #include "stack.hpp"
 #include "timers.hpp"
@@ -40,18 +41,22 @@ public:
 [[gnu::tls_model("initial-exec")]] extern constinit thread_local HubImpl* t_hub;
 
 /// A FIFO of greenlets ready to run, linked through their state (no
-/// allocation). A greenlet is on it at most once (state.in_ready).
+/// allocation). A greenlet is on it at most once: while on_ready_queue(record.state).
 class ReadyQueue {
 public:
     bool empty() const noexcept { return head_ == nullptr; }
     std::size_t size() const noexcept { return size_; }
     void push_back(GreenletBase* g) noexcept;
+    /// Removes and returns the first greenlet. Its state still says Ready (or
+    /// Scheduled) until the switch into it, which follows at once.
     GreenletBase* pop_front() noexcept;
-    /// Removes and returns the `i`th from the front (i < size()), walking from the nearer end.
+    /// Like pop_front(), the `i`th from the front (i < size()), walking from the nearer end.
     GreenletBase* pop_at(std::size_t i) noexcept;
+    /// Takes `g` off the queue if it is on it: Ready becomes Parked, Scheduled Delayed.
     void remove(GreenletBase* g) noexcept;
 
 private:
+    void unlink(GreenletRecord& r) noexcept;
     GreenletBase* head_ = nullptr;
     GreenletBase* tail_ = nullptr;
     std::size_t size_ = 0;
@@ -75,8 +80,8 @@ protected:
 enum class WaitKind : unsigned char { Other = 0, Join };
 
 struct Runtime {
-    static GreenletState& state(GreenletBase& g) noexcept { return g.state_; }
-    static const GreenletState& state(const GreenletBase& g) noexcept { return g.state_; }
+    static GreenletRecord& record(GreenletBase& g) noexcept { return *g.record_; }
+    static const GreenletRecord& record(const GreenletBase& g) noexcept { return *g.record_; }
     static void run_body(GreenletBase& g) { g.run_body(); }
 
     /// The entry point of every greenlet stack (never returns).
@@ -101,6 +106,11 @@ struct Runtime {
     // Timeout internals.
     static void timeout_fired(Timeout& t) noexcept;
     static std::uint64_t serial(const Timeout& t) noexcept { return t.serial_; }
+    /// The error `t` throws, with its serial as the source (never throws: out
+    /// of memory, the bad_alloc is the error).
+    static Interrupt timeout_interrupt(const Timeout& t) noexcept;
+    static TimeoutDelivery& timeout_delivery(Timeout& t) noexcept { return t.delivery_; }
+    static Timeout*& timeout_next(Timeout& t) noexcept { return t.queued_next_; }
 };
 
 static_assert(sizeof(HubTimer) <= sizeof(TimerSlot) && alignof(HubTimer) <= alignof(TimerSlot),
@@ -255,7 +265,7 @@ private:
     Waiter* joiner_ = nullptr;  // the wait of Hub::join, woken when the loop runs dry
     bool destroying_ = false;
     Probe* probe_ = nullptr;           // set only while probe_stack() waits for an answer
-    bool timing_ = false;              // measure GreenletState::run_ns (fixed at creation)
+    bool timing_ = false;              // measure GreenletRecord::run_ns (fixed at creation)
     std::int64_t slice_start_ns_ = 0;  // when the running greenlet was switched into (timing_)
     std::atomic<std::uint64_t> switch_epoch_{0};
     std::atomic<bool> polling_{false};

@@ -25,7 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <grove/detail/greenlet_state.hpp>
+#include "context.hpp"
 
 namespace grove::detail {
 

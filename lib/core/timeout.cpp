@@ -50,48 +50,35 @@ void Timeout::cancel() noexcept {
         armed_ = false;
     }
     pending_ = false;
-    // Fired but not yet delivered (its greenlet was inside a destructor): the
-    // guard is gone, so is its error.
-    HubImpl* hub = HubImpl::current();
-    if (serial_ && hub && owner_ == hub->current_greenlet()) {
-        auto& s = Runtime::state(*owner_);
-        if (s.pending_serial == serial_) {
-            s.pending = nullptr;
-            s.pending_serial = 0;
-        }
+    // Fired but not yet delivered (its greenlet was inside a destructor, or
+    // another interrupt came first): the guard is gone, so is its error.
+    if (delivery_ != detail::TimeoutDelivery::None) {
+        Runtime::record(*owner_).interrupts.withdraw(*this);
+    } else if (HubImpl* hub = HubImpl::current(); serial_ && hub && owner_ == hub->current_greenlet()) {
+        Runtime::record(*owner_).interrupts.withdraw(serial_);  // a hook held its error and gave it back
+    }
+}
+
+detail::Interrupt detail::Runtime::timeout_interrupt(const Timeout& t) noexcept {
+    try {
+        if (t.exception_) return {t.exception_, t.serial_};
+        return {std::make_exception_ptr(
+                    TimeoutError(t.serial_, fmt::format("timed out after {} seconds",
+                                                        t.seconds_ ? t.seconds_->count() : 0.0))),
+                t.serial_};
+    } catch (...) {
+        return {std::current_exception(), t.serial_};  // out of memory: deliver that instead
     }
 }
 
 void detail::Runtime::timeout_fired(Timeout& t) noexcept {
     t.armed_ = false;
     t.pending_ = false;
-    GreenletState& s = Runtime::state(*t.owner_);
-    if (s.phase != Phase::Running) return;
-    if (s.pending) {
-        // Another guard's error (or a kill) is on its way and may be caught:
-        // fire again shortly rather than lose this one.
-        auto& hub = *static_cast<HubImpl*>(s.hub);
-        try {
-            hub.arm_timer_after(Runtime::timer(t.timer_), 0.001);
-        } catch (...) {
-            return;  // out of memory for the heap: this guard's error is lost, the other's goes on
-        }
-        t.armed_ = true;
-        t.pending_ = true;
-        return;
-    }
-    {
-        try {
-            s.pending = t.exception_ ? t.exception_
-                                     : std::make_exception_ptr(TimeoutError(
-                                           t.serial_, fmt::format("timed out after {} seconds",
-                                                                  t.seconds_ ? t.seconds_->count() : 0.0)));
-        } catch (...) {
-            s.pending = std::current_exception();  // out of memory: deliver that instead
-        }
-        s.pending_serial = t.serial_;
-    }
-    static_cast<HubImpl*>(s.hub)->schedule(t.owner_);
+    GreenletRecord& r = Runtime::record(*t.owner_);
+    if (!detail::begun_alive(r.state)) return;
+    // Queued behind another interrupt, it moves up when that one is thrown;
+    // the greenlet was woken for that one already.
+    if (r.interrupts.deliver(t)) static_cast<HubImpl*>(r.hub)->schedule(t.owner_);
 }
 
 }  // namespace grove

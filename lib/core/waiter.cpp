@@ -104,7 +104,7 @@ Waiter::Waiter(const char* what, const void* object) : what_(what), object_(obje
 
 Waiter::~Waiter() {
     Runtime::waiter_stop_timer(*this);
-    auto& s = Runtime::state(*greenlet_);
+    auto& s = Runtime::record(*greenlet_);
     if (s.parked_on == this) s.parked_on = nullptr;
 }
 
@@ -127,16 +127,16 @@ bool Waiter::wait_until(std::optional<Deadline> deadline) {
         t.referenced = keeps_alive_;
         hub.arm_timer(t, detail::to_ns(*deadline));
     }
-    auto& s = Runtime::state(*greenlet_);
+    auto& s = Runtime::record(*greenlet_);
     // A kill or Timeout deferred past an earlier wait (wake_final, or a
     // destructor) is thrown here, its next blocking point: resume at once.
-    if (s.pending) [[unlikely]]
+    if (s.interrupts.any()) [[unlikely]]
         hub.schedule(greenlet_);
     timed_out_ = false;
     s.parked_on = this;
     struct Unpark {
         Waiter* w;
-        detail::GreenletState& s;
+        detail::GreenletRecord& s;
         ~Unpark() {
             s.parked_on = nullptr;
             Runtime::waiter_stop_timer(*w);
@@ -149,7 +149,7 @@ bool Waiter::wait_until(std::optional<Deadline> deadline) {
 void Waiter::wake() noexcept {
     if (woken_) return;
     woken_ = true;
-    if (Runtime::state(*greenlet_).parked_on == this) static_cast<HubImpl*>(hub_)->schedule(greenlet_);
+    if (Runtime::record(*greenlet_).parked_on == this) static_cast<HubImpl*>(hub_)->schedule(greenlet_);
 }
 
 void detail::Runtime::waiter_stop_timer(Waiter& w) noexcept {
@@ -158,7 +158,7 @@ void detail::Runtime::waiter_stop_timer(Waiter& w) noexcept {
 
 void detail::Runtime::waiter_timer_fired(Waiter& w) noexcept {
     w.timed_out_ = true;
-    if (Runtime::state(*w.greenlet_).parked_on == &w) static_cast<HubImpl*>(w.hub_)->schedule(w.greenlet_);
+    if (Runtime::record(*w.greenlet_).parked_on == &w) static_cast<HubImpl*>(w.hub_)->schedule(w.greenlet_);
 }
 
 }  // namespace grove

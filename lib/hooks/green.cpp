@@ -306,11 +306,8 @@ void Held::take() noexcept {
         propagate = true;
     }
     if (HubImpl* hub = HubImpl::current()) {
-        auto& s = Runtime::state(*hub->current_greenlet());
-        if (s.pending == cur) {
-            s.pending = nullptr;
-            s.pending_serial = 0;
-        }
+        auto& s = Runtime::record(*hub->current_greenlet());
+        if (s.interrupts.error() == cur) (void)s.interrupts.take();
     }
     e_ = cur;
     serial_ = serial;
@@ -322,13 +319,12 @@ void Held::hold_pending() noexcept {
     if (e_) return;
     HubImpl* hub = HubImpl::current();
     if (!hub) return;
-    auto& s = Runtime::state(*hub->current_greenlet());
-    if (!s.pending) return;
-    e_ = std::move(s.pending);
-    serial_ = s.pending_serial;
-    s.pending = nullptr;
-    s.pending_serial = 0;
-    is_timeout_ = serial_ != 0;
+    auto& s = Runtime::record(*hub->current_greenlet());
+    if (!s.interrupts.any()) return;
+    detail::Interrupt held = s.interrupts.take();
+    e_ = std::move(held.error);
+    serial_ = held.source;
+    is_timeout_ = serial_ != detail::kKillSource;
     bool propagate = false;
     try {
         std::rethrow_exception(e_);
@@ -339,7 +335,7 @@ void Held::hold_pending() noexcept {
             propagate = true;
         }
     }
-    if (s.pending == e_) s.pending = nullptr;  // interrupted() re-pended the kill
+    if (s.interrupts.error() == e_) (void)s.interrupts.take();  // interrupted() re-pended the kill
     loop_exit_ = propagate;
 }
 
@@ -358,10 +354,8 @@ void Held::restore() noexcept {
     HubImpl* hub = HubImpl::current();
     if (!hub) return;
     GreenletBase* g = hub->current_greenlet();
-    auto& s = Runtime::state(*g);
-    if (s.pending) return;  // another interrupt is already on its way
-    s.pending = std::move(e);
-    s.pending_serial = serial_;
+    auto& s = Runtime::record(*g);
+    if (!s.interrupts.deliver({std::move(e), serial_})) return;  // another one is already on its way
     // Delivered at the greenlet's next grove wait: wake it once it parks there
     // (a hub callback runs only after it yields), as the I/O hooks do.
     std::weak_ptr<GreenletBase> weak = g->weak_from_this();
@@ -371,8 +365,8 @@ void Held::restore() noexcept {
         hub->run_callback([hub, g, weak, owned] {
             std::shared_ptr<GreenletBase> keep = weak.lock();
             if (owned && !keep) return;
-            auto& st = Runtime::state(*g);
-            if (st.phase == detail::Phase::Running && st.pending && st.parked_on) hub->schedule(g);
+            auto& st = Runtime::record(*g);
+            if (detail::begun_alive(st.state) && st.interrupts.any() && st.parked_on) hub->schedule(g);
         });
     } catch (...) {
     }

@@ -38,7 +38,6 @@ namespace {
 using Handler = void (*)(int, siginfo_t*, void*);
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
 
-constexpr std::uint64_t kSignalSerial = UINT64_MAX;  // pending_serial of a SignalInterrupt
 
 struct Installed {
     std::atomic<Handler> handler{nullptr};  // the user's, while the trampoline stands in for it
@@ -100,14 +99,13 @@ void interrupt_main(void*) noexcept {
     HubImpl* hub = HubImpl::current();
     if (!hub || !t_wait) return;
     GreenletBase& main = hub->main_greenlet();
-    auto& s = Runtime::state(main);
-    if (s.phase != detail::Phase::Running || s.pending || hub->current_greenlet() == &main) return;
+    auto& s = Runtime::record(main);
+    if (!detail::begun_alive(s.state) || s.interrupts.any() || hub->current_greenlet() == &main) return;
     try {
-        s.pending = std::make_exception_ptr(SignalInterrupt{});
+        if (!s.interrupts.deliver({std::make_exception_ptr(SignalInterrupt{}), detail::kSignalSource})) return;
     } catch (...) {
         return;
     }
-    s.pending_serial = kSignalSerial;
     hub->schedule(&main);
 }
 
@@ -133,11 +131,7 @@ InterruptibleWait::~InterruptibleWait() {
     slot_->async.reset();
     // Sent but not delivered (the wait ended for another reason first).
     if (HubImpl* hub = HubImpl::current()) {
-        auto& s = Runtime::state(hub->main_greenlet());
-        if (s.pending_serial == kSignalSerial) {
-            s.pending = nullptr;
-            s.pending_serial = 0;
-        }
+        Runtime::record(hub->main_greenlet()).interrupts.withdraw(detail::kSignalSource);
     }
 }
 

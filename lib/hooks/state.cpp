@@ -61,18 +61,14 @@ bool propagating(const GreenletBase* g) {
 void rearm_kill(std::exception_ptr e) {
     HubImpl* hub = HubImpl::current();
     GreenletBase* g = hub->current_greenlet();
-    auto& s = Runtime::state(*g);
-    if (!s.pending) {
-        s.pending = std::move(e);
-        s.pending_serial = 0;
-    }
+    Runtime::record(*g).interrupts.deliver({std::move(e), detail::kKillSource});
     std::weak_ptr<GreenletBase> weak = g->weak_from_this();
     const bool owned = !weak.expired();
     hub->run_callback([hub, g, weak, owned] {
         std::shared_ptr<GreenletBase> keep = weak.lock();
         if (owned && !keep) return;  // died (and was freed) without parking again
-        auto& st = Runtime::state(*g);
-        if (st.phase == detail::Phase::Running && st.pending && st.parked_on) hub->schedule(g);
+        auto& st = Runtime::record(*g);
+        if (detail::begun_alive(st.state) && st.interrupts.any() && st.parked_on) hub->schedule(g);
     });
 }
 
@@ -120,8 +116,8 @@ bool kill_pending() noexcept {
     HubImpl* hub = HubImpl::current();
     if (!hub) return false;
     GreenletBase* g = hub->current_greenlet();
-    const auto& s = Runtime::state(*g);
-    return s.pending && s.pending_serial == 0 && !propagating(g);
+    const auto& s = Runtime::record(*g);
+    return s.interrupts.kill() && !propagating(g);
 }
 
 int interrupted(bool may_propagate) {

@@ -182,7 +182,7 @@ bool join_green(pthread_t t, void** ret, int& rc) {
         return true;
     }
     detail::HubImpl* hub = detail::HubImpl::current();
-    if (hub && Runtime::state(*gt->greenlet).hub == hub) {
+    if (hub && Runtime::record(*gt->greenlet).hub == hub) {
         try {
             while (!gt->greenlet->join()) {
             }
@@ -281,7 +281,7 @@ int pthread_getattr_np(pthread_t t, pthread_attr_t* attr) noexcept {
     GreenThread* gt = record(t);
     int rc = pthread_attr_init(attr);
     if (rc) return rc;
-    const auto& ctx = Runtime::state(*gt->greenlet).ctx;
+    const auto& ctx = Runtime::record(*gt->greenlet).ctx;
     if (ctx.stack_base && ctx.stack_size) {
         pthread_attr_setstack(attr, ctx.stack_base, ctx.stack_size);
     }

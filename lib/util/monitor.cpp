@@ -71,7 +71,7 @@ void on_capture_signal(int signum, siginfo_t* info, void* context) {
         HubImpl* hub = HubImpl::current();
         GreenletBase* g = hub ? hub->current_greenlet() : nullptr;
         g_slot.greenlet = g;
-        g_slot.ident = g ? Runtime::state(*g).ident : 0;
+        g_slot.ident = g ? Runtime::record(*g).ident : 0;
         g_slot.depth = detail::capture_stack(g_slot.pcs, kMaxFrames);
         g_slot.state.store(kDone, std::memory_order_release);
     } else if ((g_previous.sa_flags & SA_SIGINFO) && g_previous.sa_sigaction) {

@@ -31,9 +31,9 @@
 namespace grove::util {
 namespace {
 
-using detail::GreenletState;
+using detail::GreenletRecord;
 using detail::HubImpl;
-using detail::Phase;
+using detail::GreenletState;
 using detail::Runtime;
 
 constexpr std::size_t kMaxFrames = 64;
@@ -48,17 +48,27 @@ struct Row {
 };
 
 std::string state_of(HubImpl& hub, GreenletBase& g) {
-    const GreenletState& s = Runtime::state(g);
+    const GreenletRecord& s = Runtime::record(g);
     if (&g == hub.current_greenlet()) return "running";
-    if (s.phase == Phase::Dead) return "dead (its report and links are queued)";
-    if (s.phase == Phase::Scheduled) return s.in_ready ? "ready (not begun)" : "scheduled by start_later (not begun)";
-    if (s.in_ready) return s.parked_on ? "ready (woken from " + detail::describe_wait(*s.parked_on) + ")" : "ready";
+    switch (s.state) {
+        case GreenletState::Dead:
+        case GreenletState::Notifying:
+            return "dead (its report and links are queued)";
+        case GreenletState::Scheduled:
+            return "ready (not begun)";
+        case GreenletState::Delayed:
+            return "scheduled by start_later (not begun)";
+        case GreenletState::Ready:
+            return s.parked_on ? "ready (woken from " + detail::describe_wait(*s.parked_on) + ")" : "ready";
+        default:
+            break;
+    }
     if (s.parked_on) return "suspended, waits on " + detail::describe_wait(*s.parked_on);
     return "suspended";
 }
 
 std::string counters_of(HubImpl& hub, const GreenletBase& g) {
-    const GreenletState& s = Runtime::state(g);
+    const GreenletRecord& s = Runtime::record(g);
     std::string out = fmt::format("{} switches", s.switches);
     if (hub.timing()) {
         out += fmt::format(", ran {:.3f} ms", static_cast<double>(s.run_ns) / 1e6);
@@ -69,7 +79,7 @@ std::string counters_of(HubImpl& hub, const GreenletBase& g) {
 }
 
 Row row_of(HubImpl& hub, GreenletBase& g) {
-    const GreenletState& s = Runtime::state(g);
+    const GreenletRecord& s = Runtime::record(g);
     Row row;
     row.ident = g.minimal_ident();
     row.parent = s.parent_ident;
@@ -80,7 +90,7 @@ Row row_of(HubImpl& hub, GreenletBase& g) {
     std::size_t depth = 0;
     if (&g == hub.current_greenlet())
         depth = detail::capture_stack(row.pcs.data(), row.pcs.size());
-    else if (s.phase == Phase::Running)
+    else if (detail::begun_alive(s.state))
         depth = hub.probe_stack(g, row.pcs.data(), row.pcs.size());
     row.pcs.resize(depth);
     return row;
@@ -106,7 +116,7 @@ void print_tree(std::string& out, const std::vector<Row>& rows,
 std::string format_hub(HubImpl& hub, bool this_thread) {
     std::vector<GreenletBase*> greenlets{&hub.main_greenlet()};
     std::vector<GreenletBase*> live;
-    for (GreenletBase* g = hub.live_head(); g; g = Runtime::state(*g).live_next) live.push_back(g);
+    for (GreenletBase* g = hub.live_head(); g; g = Runtime::record(*g).live_next) live.push_back(g);
     greenlets.insert(greenlets.end(), live.rbegin(), live.rend());  // the live list is newest first
     for (const auto& dead : hub.queued_notifications()) greenlets.push_back(dead.get());
 

@@ -47,7 +47,7 @@ using Adversarial = test::LeakChecked;
 void stall_thread(std::chrono::microseconds d) { std::this_thread::sleep_for(d); }
 
 // Switches into and out of the current greenlet so far.
-std::uint64_t switches_of_current() { return detail::Runtime::state(*getcurrent()).switches; }
+std::uint64_t switches_of_current() { return detail::Runtime::record(*getcurrent()).switches; }
 std::uint64_t hub_switches() { return detail::HubImpl::current()->switch_epoch(); }
 
 // --- an item handed to a getter that is killed in the same loop turn ---------

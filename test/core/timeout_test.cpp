@@ -141,12 +141,12 @@ TEST_F(TimeoutTest, ZeroTimeoutOnAReadyGreenletReturnsWithoutSwitching) {
     auto g = spawn([] {});
     g->join();
     GreenletBase* me = getcurrent();
-    const auto switches_before = detail::Runtime::state(*me).switches;
+    const auto switches_before = detail::Runtime::record(*me).switches;
     EXPECT_TRUE(g->join(0s));
     Waiter w("ready");
     w.wake();
     EXPECT_TRUE(w.wait(0s));
-    EXPECT_EQ(detail::Runtime::state(*me).switches, switches_before);
+    EXPECT_EQ(detail::Runtime::record(*me).switches, switches_before);
 }
 
 TEST_F(TimeoutTest, FiringWhileAlreadyRunnableGivesExactlyOneOutcome) {

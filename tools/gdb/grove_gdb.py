@@ -20,10 +20,12 @@ Where things are (the C++ sources are the reference):
     falling back to each thread's grove::detail::t_hub.
   - Greenlets of a hub (lib/core/runtime.hpp, HubImpl): main_ (the thread's
     own stack), hub_greenlet_ (the loop), and the live list from live_head_
-    through state_.live_next; current_ is the one running.
-  - A greenlet's bookkeeping: GreenletBase::state_, a GreenletState
-    (include/grove/detail/greenlet_state.hpp): phase, in_ready, parked_on (the
-    Waiter it waits in; its what_ names the wait), ctx.fctx.
+    through record_->live_next; current_ is the one running.
+  - A greenlet's bookkeeping: GreenletBase::record_, a pointer to its
+    GreenletRecord (lib/core/greenlet_record.hpp): state (New, Delayed,
+    Scheduled, Ready, Running, Parked, Dead, Notifying), parked_on (the Waiter
+    it waits in; its what_ names the wait), interrupts (what it is to be
+    interrupted with), ctx.fctx.
   - ctx.fctx is the saved stack pointer of a suspended greenlet; from it up
     (lib/core/context.cpp, the jump): +0x00 MXCSR/x87 control word, +0x08
     r12, +0x10 r13, +0x18 r14, +0x20 r15, +0x28 rbx, +0x30 rbp, +0x38 the
@@ -70,7 +72,7 @@ def _std_vector(value):
 
 
 def _enum_name(value):
-    """'Running' for grove::detail::Phase::Running."""
+    """'Running' for grove::detail::GreenletState::Running."""
     return str(value).rsplit("::", 1)[-1]
 
 
@@ -157,7 +159,7 @@ class Greenlet:
         self.hub = hub
         self.pointer = pointer  # gdb.Value of type GreenletBase*
         self.role = role  # "main", "hub" or "" (a spawned greenlet)
-        self.state = pointer.dereference()["state_"]
+        self.state = pointer.dereference()["record_"].dereference()
 
     @property
     def address(self):
@@ -202,16 +204,16 @@ class Greenlet:
         return int(self.hub.impl["current_"]) == self.address
 
     def status(self):
-        phase = _enum_name(self.state["phase"])
-        if phase == "New":
+        state = _enum_name(self.state["state"])
+        if state == "New":
             return "new"
-        if phase == "Scheduled":
+        if state in ("Delayed", "Scheduled"):
             return "scheduled"  # started, its body has not begun
-        if phase == "Dead":
+        if state in ("Dead", "Notifying"):
             return "dead"
         if self.is_current():
             return "running"
-        if bool(self.state["in_ready"]):
+        if state == "Ready":
             return "ready"
         if int(self.state["parked_on"]):
             return "waiting"
@@ -245,8 +247,9 @@ class Greenlet:
             pass
         if bool(waiter["woken_"]):
             text += ", woken"
-        if int(self.state["pending"]["_M_exception_object"]):
-            text += ", kill pending"
+        slot = self.state["interrupts"]["slot_"]
+        if int(slot["error"]["_M_exception_object"]):
+            text += ", kill pending" if int(slot["source"]) == 0 else ", interrupt pending"
         return text
 
 
@@ -268,7 +271,7 @@ def _greenlets():
         live, node = [], impl["live_head_"]
         while int(node) and len(live) < 1_000_000:
             live.append(node)
-            node = node.dereference()["state_"]["live_next"]
+            node = node.dereference()["record_"].dereference()["live_next"]
         for pointer in reversed(live):  # spawn order: the list is newest first
             found.append(Greenlet(len(found) + 1, hub, pointer, ""))
     return found
