@@ -8,7 +8,7 @@ namespace grove::detail {
 bool PendingInterrupts::deliver(Interrupt i) noexcept {
     if (!i.error) return false;
     if (any()) {
-        if (i.source != kKillSource || slot_.source == kKillSource) return false;  // the first kill stays
+        if (i.source != kKillSource || kill()) return false;  // the first kill stays
         // A kill outranks a Timeout (or signal) that has not reached the greenlet yet.
         if (slot_timeout_) push_front(*slot_timeout_);
     }

@@ -45,7 +45,7 @@ public:
     /// Something is to be thrown at the greenlet's next blocking point.
     bool any() const noexcept { return static_cast<bool>(slot_.error); }
     /// That something is a kill.
-    bool kill() const noexcept { return any() && slot_.source == kKillSource; }
+    bool kill() const noexcept { return any() && slot_.source == kKillSource && !slot_timeout_; }
     const std::exception_ptr& error() const noexcept { return slot_.error; }
 
     /// The way in for kills, signals and interrupts a hook gives back.

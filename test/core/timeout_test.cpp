@@ -168,5 +168,50 @@ TEST_F(TimeoutTest, FiringWhileAlreadyRunnableGivesExactlyOneOutcome) {
     EXPECT_EQ(outcomes, 1);
 }
 
+TEST_F(TimeoutTest, ATimeoutThatFiresBehindAnotherIsThrownAtTheVeryNextBlockingPoint) {
+    // Both guards fire in the same loop turn; the greenlet gets one error
+    // and catches it. The other was queued behind it: the next blocking
+    // call, even a yield, throws it (no timer re-fires to find that out).
+    std::string first, second;
+    auto g = spawn([&] {
+        Timeout a(0s);
+        Timeout b(0s);
+        try {
+            sleep(10s);
+        } catch (const TimeoutError& e) {
+            first = e.from(a) ? "a" : e.from(b) ? "b" : "?";
+        }
+        try {
+            sleep(0s);
+            second = "none";
+        } catch (const TimeoutError& e) {
+            second = e.from(a) ? "a" : e.from(b) ? "b" : "?";
+        }
+    });
+    g->join();
+    EXPECT_TRUE(g->successful());
+    EXPECT_TRUE((first == "a" && second == "b") || (first == "b" && second == "a")) << first << " then " << second;
+}
+
+TEST_F(TimeoutTest, AQueuedTimeoutWhoseGuardIsGoneIsNeverThrown) {
+    int thrown = 0;
+    auto g = spawn([&] {
+        {
+            Timeout a(0s);
+            Timeout b(0s);
+            try {
+                sleep(10s);
+            } catch (const TimeoutError&) {
+                ++thrown;
+            }
+        }  // the other guard ends here, its error still waiting
+        sleep(0s);
+        sleep(1ms);
+    });
+    g->join();
+    EXPECT_TRUE(g->successful());
+    EXPECT_EQ(thrown, 1);
+}
+
 }  // namespace
 }  // namespace grove
