@@ -41,7 +41,7 @@ namespace detail {
 struct SpawnAccess;
 struct Runtime;
 struct GreenletRecord;
-}
+}  // namespace detail
 
 /// Per-greenlet options for spawn_with() and GreenletBase::set_options().
 struct SpawnOptions {

@@ -17,17 +17,17 @@
 
 namespace grove {
 
-using detail::HubImpl;
 using detail::GreenletState;
+using detail::HubImpl;
 using detail::Runtime;
 
 namespace {
 
 std::atomic<std::uint64_t> g_next_ident{1};
 
-HubImpl& hub_for(const GreenletBase& g, const char* call) {
+[[gnu::always_inline]] inline HubImpl& hub_for(const GreenletBase& g, const char* call) {
     HubImpl& hub = HubImpl::get();
-    if (g.hub() && g.hub() != &hub)
+    if (Hub* own = Runtime::record(g).hub; own && own != &hub) [[unlikely]]
         throw std::logic_error(std::string("grove: ") + call + ": the greenlet belongs to another thread's hub");
     return hub;
 }
@@ -49,9 +49,7 @@ void start_timer_fired(detail::HubTimer& t) noexcept {
 
 }  // namespace
 
-GreenletBase::GreenletBase() : record_(detail::make_record(this)) {
-    Runtime::init_timer(record_->start_timer, &start_timer_fired, this);
-}
+GreenletBase::GreenletBase() : record_(detail::make_record(this)) {}
 
 GreenletBase::~GreenletBase() {
     if (detail::on_ready_queue(record_->state) && record_->hub) static_cast<HubImpl*>(record_->hub)->unschedule(this);
@@ -90,7 +88,7 @@ void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
     r.parent_ident = parent.minimal_ident();
     if (hub.timing()) r.spawned_at_ns = detail::real_now_ns();
     hub.add_live(*this);
-    hub.schedule(this);  // New -> Scheduled
+    hub.schedule_new(this);
     detail::observe_spawn(*this, parent);
 }
 
@@ -102,7 +100,8 @@ void GreenletBase::start_later(Duration delay) {
     hub.unschedule(this);  // Scheduled -> Delayed
     const std::int64_t due =
         deadline && *deadline != Deadline::min() ? detail::to_ns(*deadline) : detail::clock_now_ns();
-    hub.arm_timer(Runtime::timer(record_->start_timer), due);
+    // Its timer comes to life here: only a Delayed greenlet has one.
+    hub.arm_timer(Runtime::init_timer(record_->start_timer, &start_timer_fired, this), due);
 }
 
 bool GreenletBase::join(std::optional<Duration> timeout) {
@@ -127,8 +126,8 @@ void GreenletBase::kill(std::exception_ptr e, bool block, std::optional<Duration
     if (r.state == GreenletState::New || detail::not_begun(r.state)) {
         // Never begun: it never will. Its outcome is the kill.
         auto keep = r.self;  // `this` may lose its last owner below
+        if (r.state == GreenletState::Delayed) hub.disarm_timer(Runtime::timer(r.start_timer));
         hub.unschedule(this);
-        hub.disarm_timer(Runtime::timer(r.start_timer));
         if (!r.hub) r.hub = &hub;
         if (is_greenlet_exit(e))
             Runtime::finish(*this, nullptr, std::move(e));
@@ -316,7 +315,7 @@ void Runtime::greenlet_main() {
     if (next->record_->state == GreenletState::Scheduled && !hub.prepare(next)) next = &hub.hub_greenlet_;
     hub.current_ = next;
     GreenletRecord& n = *next->record_;
-    n.state = GreenletState::Running;
+    n.state = GreenletState::Begun;
     ++n.switches;
     hub.note_switch(g);
     context_exit(g->record_->ctx, n.ctx, &HubImpl::after_death, g);

@@ -109,18 +109,9 @@ void greenlet_block_free(void* block, std::size_t) noexcept { ::operator delete(
 
 // --- the greenlet record, co-allocated --------------------------------------------
 
-namespace {
+constinit thread_local RecordRoom t_record_room{};
 
-// The room greenlet_block_allocate_with_record just reserved, for the
-// GreenletBase constructor that runs next (std::allocate_shared constructs
-// the object right after allocating its block). The constructor takes the
-// room only if it lies inside that block: a greenlet made any other way
-// (std::make_shared, a member object) gets a record of its own.
-struct RecordRoom {
-    std::uintptr_t block;
-    std::uintptr_t record;
-};
-[[gnu::tls_model("initial-exec")]] constinit thread_local RecordRoom t_room{};
+namespace {
 
 constexpr std::size_t record_offset(std::size_t bytes) noexcept {
     return (bytes + alignof(GreenletRecord) - 1) & ~(alignof(GreenletRecord) - 1);
@@ -132,30 +123,12 @@ void* greenlet_block_allocate_with_record(std::size_t bytes) {
     const std::size_t offset = record_offset(bytes);
     void* block = greenlet_block_allocate(offset + sizeof(GreenletRecord));
     const auto at = reinterpret_cast<std::uintptr_t>(block);
-    t_room = {at, at + offset};
+    t_record_room = {at, at + offset};
     return block;
 }
 
 void greenlet_block_free_with_record(void* block, std::size_t bytes) noexcept {
     greenlet_block_free(block, record_offset(bytes) + sizeof(GreenletRecord));
-}
-
-GreenletRecord* make_record(const void* self) {
-    const RecordRoom room = t_room;
-    t_room = {};
-    const auto at = reinterpret_cast<std::uintptr_t>(self);
-    if (room.block != 0 && at >= room.block && at < room.record) {
-        auto* r = new (reinterpret_cast<void*>(room.record)) GreenletRecord;
-        r->co_allocated = true;
-        return r;
-    }
-    return new (greenlet_block_allocate(sizeof(GreenletRecord))) GreenletRecord;
-}
-
-void destroy_record(GreenletRecord* r) noexcept {
-    const bool co_allocated = r->co_allocated;
-    r->~GreenletRecord();
-    if (!co_allocated) greenlet_block_free(r, sizeof(GreenletRecord));
 }
 
 }  // namespace grove::detail

@@ -13,9 +13,11 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
+#include <grove/detail/greenlet_alloc.hpp>
 #include <grove/waiter.hpp>
 
 #include "context.hpp"
@@ -35,8 +37,8 @@ enum class GreenletState : std::uint8_t {
     Delayed,    // started by start_later, waiting on its start timer; not begun (no stack yet)
     Scheduled,  // started, on the ready queue; not begun (no stack yet)
     Ready,      // begun, on the ready queue
-    Running,    // the hub's current greenlet, on no queue
-    Parked,     // begun and suspended, on no queue (waiting in parked_on's list, on a timer...)
+    Begun,      // begun, on no queue: the hub's current greenlet, or suspended until something
+                // schedules it (waiting in parked_on's list, on a timer...)
     Dead,       // finished; on no list
     Notifying,  // finished, on the hub's notification queue (report or links still to run)
 };
@@ -46,17 +48,11 @@ inline bool on_ready_queue(GreenletState s) noexcept {
     return s == GreenletState::Scheduled || s == GreenletState::Ready;
 }
 /// Set going (start() called), its body not begun yet.
-inline bool not_begun(GreenletState s) noexcept {
-    return s == GreenletState::Delayed || s == GreenletState::Scheduled;
-}
+inline bool not_begun(GreenletState s) noexcept { return s == GreenletState::Delayed || s == GreenletState::Scheduled; }
 /// Its body has begun and it has not finished: it has a stack and a context.
-inline bool begun_alive(GreenletState s) noexcept {
-    return s >= GreenletState::Ready && s <= GreenletState::Parked;
-}
+inline bool begun_alive(GreenletState s) noexcept { return s == GreenletState::Ready || s == GreenletState::Begun; }
 /// Started and not dead: on the hub's live list (the main and hub greenlets never are).
-inline bool started_alive(GreenletState s) noexcept {
-    return s >= GreenletState::Delayed && s <= GreenletState::Parked;
-}
+inline bool started_alive(GreenletState s) noexcept { return s >= GreenletState::Delayed && s <= GreenletState::Begun; }
 inline bool is_dead(GreenletState s) noexcept { return s >= GreenletState::Dead; }
 
 enum class LinkKind : std::uint8_t { Any, Value, Exception };
@@ -71,10 +67,10 @@ struct GreenletRecord {
     ContextState ctx;
     Hub* hub = nullptr;  // set at start(); the greenlet's thread's hub
     GreenletState state = GreenletState::New;
-    bool is_main = false;         // the thread's own stack
-    bool is_hub = false;          // the hub's loop fiber
-    bool reported = false;        // its unhandled error was reported
-    bool co_allocated = false;    // lives in its greenlet's allocation block (not freed on its own)
+    bool is_main = false;                // the thread's own stack
+    bool is_hub = false;                 // the hub's loop fiber
+    bool reported = false;               // its unhandled error was reported
+    bool co_allocated = false;           // lives in its greenlet's allocation block (not freed on its own)
     GreenletBase* ready_prev = nullptr;  // valid while on_ready_queue(state)
     GreenletBase* ready_next = nullptr;
     GreenletBase* live_prev = nullptr;  // hub's list of started, not yet dead greenlets
@@ -94,16 +90,42 @@ struct GreenletRecord {
     std::uint64_t switches = 0;      // times it was switched into
     std::uint64_t run_ns = 0;        // time spent running (only when its hub measures timing)
     std::int64_t spawned_at_ns = 0;  // steady clock at start() (only when timing; else 0)
-    TimerSlot start_timer;           // start_later's timer
+    TimerSlot start_timer;           // start_later's timer (constructed by start_later: valid while Delayed)
     void* locals = nullptr;          // its grove::local values (lib/core/local_storage.cpp); null until first use
 };
 
+/// The room greenlet_block_allocate_with_record (lib/core/greenlet_alloc.cpp)
+/// just reserved after a greenlet's block, for the GreenletBase constructor
+/// that runs next: std::allocate_shared constructs the object right after
+/// allocating its block.
+struct RecordRoom {
+    std::uintptr_t block;
+    std::uintptr_t record;
+};
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local RecordRoom t_record_room;
+
 /// Makes the record of a greenlet object under construction at `self`: the
-/// room spawn()/make() reserved in its block if `self` lies in that block,
-/// else a block of its own.
-GreenletRecord* make_record(const void* self);
+/// room reserved in its block if `self` lies in that block, else a block of
+/// its own (a greenlet made by std::make_shared, or a member object, must not
+/// take the room an unrelated allocation left behind).
+inline GreenletRecord* make_record(const void* self) {
+    const RecordRoom room = t_record_room;
+    t_record_room = {};
+    const auto at = reinterpret_cast<std::uintptr_t>(self);
+    if (at >= room.block && at < room.record) [[likely]] {  // never, once cleared: record is 0
+        auto* r = new (reinterpret_cast<void*>(room.record)) GreenletRecord;
+        r->co_allocated = true;
+        return r;
+    }
+    return new (greenlet_block_allocate(sizeof(GreenletRecord))) GreenletRecord;
+}
+
 /// Destroys `r` and frees it unless it lives in its greenlet's block.
-void destroy_record(GreenletRecord* r) noexcept;
+inline void destroy_record(GreenletRecord* r) noexcept {
+    const bool co_allocated = r->co_allocated;
+    r->~GreenletRecord();
+    if (!co_allocated) greenlet_block_free(r, sizeof(GreenletRecord));
+}
 
 }  // namespace detail
 }  // namespace grove

@@ -68,11 +68,11 @@ HubImpl::HubImpl() {
 
     GreenletRecord& m = Runtime::record(main_);
     m.is_main = true;
-    m.state = GreenletState::Running;
+    m.state = GreenletState::Begun;  // running
     m.hub = this;
     GreenletRecord& h = Runtime::record(hub_greenlet_);
     h.is_hub = true;
-    h.state = GreenletState::Parked;  // begun: its first switch starts run_loop
+    h.state = GreenletState::Begun;  // its first switch starts run_loop
     h.hub = this;
     current_ = &main_;
     Observer* o = observer();
@@ -143,20 +143,10 @@ void HubImpl::destroy_impl() {
 
 // --- scheduling and switching ----------------------------------------------
 
-void HubImpl::schedule(GreenletBase* g) noexcept {
+void HubImpl::schedule_slow(GreenletBase* g) noexcept {
     GreenletRecord& r = Runtime::record(*g);
-    switch (r.state) {
-        case GreenletState::Parked:
-        case GreenletState::Running:  // sleep(0), Hub::join(0): it yields right after
-            r.state = GreenletState::Ready;
-            break;
-        case GreenletState::New:
-        case GreenletState::Delayed:
-            r.state = GreenletState::Scheduled;
-            break;
-        default:  // on the queue already, or dead
-            return;
-    }
+    if (r.state != GreenletState::New && r.state != GreenletState::Delayed) return;  // queued already, or dead
+    r.state = GreenletState::Scheduled;
     ready_.push_back(g);
 }
 
@@ -200,17 +190,15 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
         if (next == cur) break;
     }
     if (next == cur) {  // it yielded and was the only one ready: it runs on
-        Runtime::record(*cur).state = GreenletState::Running;
+        Runtime::record(*cur).state = GreenletState::Begun;
         return;
     }
-    GreenletRecord& from = Runtime::record(*cur);
     GreenletRecord& to = Runtime::record(*next);
-    if (from.state == GreenletState::Running) from.state = GreenletState::Parked;  // Ready if it yielded
-    to.state = GreenletState::Running;
+    to.state = GreenletState::Begun;  // off the queue, if it came from there
     current_ = next;
     ++to.switches;
     note_switch(cur);
-    context_switch(from.ctx, to.ctx);
+    context_switch(Runtime::record(*cur).ctx, to.ctx);
     // Returns here when someone switches back to `cur`; they set current_.
     if (probe_) [[unlikely]]
         answer_probes(cur);

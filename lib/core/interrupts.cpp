@@ -64,7 +64,7 @@ void PendingInterrupts::withdraw(Timeout& t) noexcept {
     delivery = TimeoutDelivery::None;
 }
 
-void PendingInterrupts::clear() noexcept {
+void PendingInterrupts::clear_slow() noexcept {
     slot_ = {};
     if (slot_timeout_) Runtime::timeout_delivery(*slot_timeout_) = TimeoutDelivery::None;
     slot_timeout_ = nullptr;

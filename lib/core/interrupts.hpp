@@ -63,9 +63,13 @@ public:
     /// `t` is cancelled: out of the slot and the queue.
     void withdraw(Timeout& t) noexcept;
     /// At death: all go (queued Timeouts forget this greenlet).
-    void clear() noexcept;
+    void clear() noexcept {
+        if (slot_.error || queue_head_) [[unlikely]]  // slot_timeout_ is set only with slot_.error
+            clear_slow();
+    }
 
 private:
+    void clear_slow() noexcept;
     void fill_from_queue() noexcept;
     void push_front(Timeout& t) noexcept;
     Interrupt slot_;

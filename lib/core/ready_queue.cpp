@@ -37,7 +37,7 @@ GreenletBase* ReadyQueue::pop_at(std::size_t i) noexcept {
 void ReadyQueue::remove(GreenletBase* g) noexcept {
     GreenletRecord& s = Runtime::record(*g);
     if (s.state == GreenletState::Ready)
-        s.state = GreenletState::Parked;
+        s.state = GreenletState::Begun;
     else if (s.state == GreenletState::Scheduled)
         s.state = GreenletState::Delayed;
     else

@@ -52,7 +52,7 @@ public:
     GreenletBase* pop_front() noexcept;
     /// Like pop_front(), the `i`th from the front (i < size()), walking from the nearer end.
     GreenletBase* pop_at(std::size_t i) noexcept;
-    /// Takes `g` off the queue if it is on it: Ready becomes Parked, Scheduled Delayed.
+    /// Takes `g` off the queue if it is on it: Ready becomes Begun, Scheduled Delayed.
     void remove(GreenletBase* g) noexcept;
 
 private:
@@ -140,8 +140,21 @@ public:
     StackPool& stacks() noexcept { return stacks_; }
 
     /// Makes `g` runnable (idempotent). Never switches.
-    void schedule(GreenletBase* g) noexcept;
+    void schedule(GreenletBase* g) noexcept {
+        GreenletRecord& r = Runtime::record(*g);
+        if (r.state == GreenletState::Begun) [[likely]] {  // suspended, or running and about to yield
+            r.state = GreenletState::Ready;
+            ready_.push_back(g);
+        } else {
+            schedule_slow(g);
+        }
+    }
     void unschedule(GreenletBase* g) noexcept;
+    /// Puts a greenlet that start() just set going on the ready queue.
+    void schedule_new(GreenletBase* g) noexcept {
+        Runtime::record(*g).state = GreenletState::Scheduled;
+        ready_.push_back(g);
+    }
     /// The running greenlet gives up control until something schedules it;
     /// then throws its pending kill/Timeout, if any. std::logic_error on the hub.
     void suspend();
@@ -206,6 +219,7 @@ public:
 private:
     friend struct Runtime;
     static HubImpl& create();
+    void schedule_slow(GreenletBase* g) noexcept;
     [[noreturn]] static void throw_cannot_block(const char* call);
     static void hub_main();
     [[noreturn]] void run_loop();

@@ -62,9 +62,8 @@ void Timeout::cancel() noexcept {
 detail::Interrupt detail::Runtime::timeout_interrupt(const Timeout& t) noexcept {
     try {
         if (t.exception_) return {t.exception_, t.serial_};
-        return {std::make_exception_ptr(
-                    TimeoutError(t.serial_, fmt::format("timed out after {} seconds",
-                                                        t.seconds_ ? t.seconds_->count() : 0.0))),
+        return {std::make_exception_ptr(TimeoutError(
+                    t.serial_, fmt::format("timed out after {} seconds", t.seconds_ ? t.seconds_->count() : 0.0))),
                 t.serial_};
     } catch (...) {
         return {std::current_exception(), t.serial_};  // out of memory: deliver that instead

@@ -38,7 +38,6 @@ namespace {
 using Handler = void (*)(int, siginfo_t*, void*);
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
 
-
 struct Installed {
     std::atomic<Handler> handler{nullptr};  // the user's, while the trampoline stands in for it
     std::atomic<int> flags{0};              // the user's sa_flags

@@ -32,8 +32,8 @@ namespace grove::util {
 namespace {
 
 using detail::GreenletRecord;
-using detail::HubImpl;
 using detail::GreenletState;
+using detail::HubImpl;
 using detail::Runtime;
 
 constexpr std::size_t kMaxFrames = 64;

@@ -23,7 +23,7 @@ Where things are (the C++ sources are the reference):
     through record_->live_next; current_ is the one running.
   - A greenlet's bookkeeping: GreenletBase::record_, a pointer to its
     GreenletRecord (lib/core/greenlet_record.hpp): state (New, Delayed,
-    Scheduled, Ready, Running, Parked, Dead, Notifying), parked_on (the Waiter
+    Scheduled, Ready, Begun, Dead, Notifying), parked_on (the Waiter
     it waits in; its what_ names the wait), interrupts (what it is to be
     interrupted with), ctx.fctx.
   - ctx.fctx is the saved stack pointer of a suspended greenlet; from it up
@@ -72,7 +72,7 @@ def _std_vector(value):
 
 
 def _enum_name(value):
-    """'Running' for grove::detail::GreenletState::Running."""
+    """'Ready' for grove::detail::GreenletState::Ready."""
     return str(value).rsplit("::", 1)[-1]
 
 
