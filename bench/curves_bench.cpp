@@ -20,10 +20,14 @@
 // the function again for every trial run, so N ≥ 100k runs a fixed number of
 // iterations and 3 repetitions (whatever --benchmark_repetitions says).
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <vector>
 
+#include <sys/mman.h>
+
+#include <boost/context/detail/fcontext.hpp>
 #include <ev.h>
 
 #include <grove/greenlet.hpp>
@@ -246,6 +250,16 @@ void run_libev_churn(benchmark::State& state, bool early) {
 void BM_CurveLibevTimerChurn(benchmark::State& state) { run_libev_churn(state, false); }
 void BM_CurveLibevTimerChurnEarly(benchmark::State& state) { run_libev_churn(state, true); }
 
+// Diagnostic: one read of grove's clock (grove::now(), clock_gettime through
+// the vDSO), which every Timeout::start() pays and ev_timer_start() does not
+// (libev adds the loop's cached ev_now()).
+void BM_DiagGroveNow(benchmark::State& state) {
+    grove::get_hub();
+    for (auto _ : state) benchmark::DoNotOptimize(grove::now());
+    grove_bench::report_ops(state, 1);
+}
+BENCHMARK(BM_DiagGroveNow);
+
 #define GROVE_CHURN(fn)                                                 \
     BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000); \
     BENCHMARK(fn)->Arg(1000000)->Repetitions(3)
@@ -253,6 +267,62 @@ GROVE_CHURN(BM_CurveTimerChurn);
 GROVE_CHURN(BM_CurveLibevTimerChurn);
 GROVE_CHURN(BM_CurveTimerChurnEarly);
 GROVE_CHURN(BM_CurveLibevTimerChurnEarly);
+
+// --- diagnostic: the yield ring's floor, and what stack placement does to it ----
+//
+// N raw jump_fcontext contexts in a ring (no scheduler, nothing but the
+// switch), member i's stack top at base + (i+1)·stride − colour(i) in one
+// mapping. What each placement shows:
+//   0  stride 128 KiB, tops aligned alike (grove's and Boost.Fiber's layout):
+//      every top maps to the same L1 set and the same few L2 sets
+//   1  stride 128 KiB, top i lowered by (i mod 64)·64 bytes ("cache colouring")
+//   2  stride 8 KiB, contiguous (about how densely Go packs small stacks)
+// One iteration = one lap = N switches; per switch.
+struct RawRing {
+    std::vector<boost::context::detail::fcontext_t> ctx;
+    std::size_t entered = 0;
+};
+RawRing* g_ring = nullptr;
+
+void raw_ring_member(boost::context::detail::transfer_t t) {
+    namespace raw = boost::context::detail;
+    RawRing& r = *g_ring;
+    const std::size_t n = r.ctx.size();
+    const std::size_t me = ++r.entered;  // first entries come in ring order: 1, 2, …
+    for (;;) {
+        r.ctx[me - 1] = t.fctx;  // whoever jumped here is my predecessor
+        t = raw::jump_fcontext(r.ctx[(me + 1) % n], nullptr);
+    }
+}
+
+void BM_DiagRawFcontextRing(benchmark::State& state) {
+    namespace raw = boost::context::detail;
+    const auto n = static_cast<std::size_t>(state.range(0));
+    const auto placement = state.range(1);
+    const std::size_t stride = placement == 2 ? 8 * 1024 : 128 * 1024;
+    const std::size_t bytes = n * stride;
+    void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) std::abort();
+    RawRing ring;
+    ring.ctx.resize(n);
+    g_ring = &ring;
+    for (std::size_t i = 1; i < n; ++i) {
+        const std::size_t colour = placement == 1 ? (i % 64) * 64 : 0;
+        char* top = static_cast<char*>(mem) + (i + 1) * stride - colour;
+        ring.ctx[i] = raw::make_fcontext(top, stride - colour, &raw_ring_member);
+    }
+    auto lap = [&ring, n] {
+        raw::transfer_t t = raw::jump_fcontext(ring.ctx[1], nullptr);
+        ring.ctx[n - 1] = t.fctx;  // the last member jumped back to main (member 0)
+    };
+    lap();  // untimed: every member's first page faults in here
+    for (auto _ : state) lap();
+    g_ring = nullptr;
+    munmap(mem, bytes);  // the members never return: their stacks are simply dropped
+    grove_bench::report_ops(state, static_cast<double>(n));
+}
+BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2}});
+BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2}})->Iterations(5)->Repetitions(3);
 
 }  // namespace
 
