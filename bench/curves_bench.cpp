@@ -30,6 +30,7 @@
 #include <boost/context/detail/fcontext.hpp>
 #include <ev.h>
 
+#include <grove/deterministic.hpp>
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
 #include <grove/sync.hpp>
@@ -226,6 +227,20 @@ void run_grove_churn(benchmark::State& state, bool early) {
 }
 void BM_CurveTimerChurn(benchmark::State& state) { run_grove_churn(state, false); }
 void BM_CurveTimerChurnEarly(benchmark::State& state) { run_grove_churn(state, true); }
+
+// Diagnostics: the same two grove rows on deterministic mode's virtual clock,
+// which reads no clock: what grove's timers cost without the clock_gettime
+// every Timeout::start() makes (see BM_DiagGroveNow).
+void BM_DiagTimerArmCancelVirtualClock(benchmark::State& state) {
+    grove::Deterministic mode(grove::DeterministicOptions{});
+    BM_CurveTimerArmCancel(state);
+}
+void BM_DiagTimerChurnVirtualClock(benchmark::State& state) {
+    grove::Deterministic mode(grove::DeterministicOptions{});
+    run_grove_churn(state, false);
+}
+BENCHMARK(BM_DiagTimerArmCancelVirtualClock)->Arg(10)->Arg(1000)->Arg(1000000);
+BENCHMARK(BM_DiagTimerChurnVirtualClock)->Arg(10)->Arg(1000)->Arg(1000000);
 
 void run_libev_churn(benchmark::State& state, bool early) {
     const auto n = static_cast<std::size_t>(state.range(0));
