@@ -18,7 +18,8 @@
 //
 // Large N: setting up 1M greenlets takes seconds, and Google Benchmark calls
 // the function again for every trial run, so N ≥ 100k runs a fixed number of
-// iterations and 3 repetitions (whatever --benchmark_repetitions says).
+// iterations, 3 repetitions at 100k and 1 at 1M (whatever
+// --benchmark_repetitions says), to keep the whole set to a few minutes.
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
@@ -43,11 +44,12 @@ namespace {
 using grove::GreenletBase;
 using grove::Ref;
 
-// Registers `b` at N = 10 … 10k (auto iterations) and, as a second family
-// under the same name, N = 100k and 1M (fixed iterations, 3 repetitions).
-#define GROVE_CURVE(fn, big_iters)                                                                      \
-    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);                                          \
-    BENCHMARK(fn)->Arg(100000)->Arg(1000000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond)
+// Registers `fn` at N = 10 … 10k (auto iterations) and, as more families
+// under the same name, N = 100k and 1M (fixed iterations).
+#define GROVE_CURVE(fn, big_iters)                                                                         \
+    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);                                             \
+    BENCHMARK(fn)->Arg(100000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond); \
+    BENCHMARK(fn)->Arg(1000000)->Iterations(big_iters)->Repetitions(1)->Unit(benchmark::kMillisecond)
 
 // --- yield ring ------------------------------------------------------------------
 
@@ -135,7 +137,7 @@ void BM_CurveQueueFanIn(benchmark::State& state) {
 // Per item, not per N items: 1M producers need ≥ 1M gets to cycle once.
 BENCHMARK(BM_CurveQueueFanIn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_CurveQueueFanIn)->Arg(100000)->Iterations(1000000)->Repetitions(3);
-BENCHMARK(BM_CurveQueueFanIn)->Arg(1000000)->Iterations(3000000)->Repetitions(3);
+BENCHMARK(BM_CurveQueueFanIn)->Arg(1000000)->Iterations(3000000)->Repetitions(1);
 
 // --- spawn batch -----------------------------------------------------------------
 
@@ -277,7 +279,7 @@ BENCHMARK(BM_DiagGroveNow);
 
 #define GROVE_CHURN(fn)                                                 \
     BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000); \
-    BENCHMARK(fn)->Arg(1000000)->Repetitions(3)
+    BENCHMARK(fn)->Arg(1000000)->Repetitions(1)
 GROVE_CHURN(BM_CurveTimerChurn);
 GROVE_CHURN(BM_CurveLibevTimerChurn);
 GROVE_CHURN(BM_CurveTimerChurnEarly);
@@ -337,7 +339,7 @@ void BM_DiagRawFcontextRing(benchmark::State& state) {
     grove_bench::report_ops(state, static_cast<double>(n));
 }
 BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2}});
-BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2}})->Iterations(5)->Repetitions(3);
+BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2}})->Iterations(5)->Repetitions(1);
 
 }  // namespace
 

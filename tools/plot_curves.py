@@ -64,7 +64,11 @@ def collect(d):
     cmp = load_compare()
     grove = by_bench_and_n(cmp.load_gbench(os.path.join(d, "curves.json")))
     fiber = by_bench_and_n(cmp.load_gbench(os.path.join(d, "fiber.json")))
-    go = {k: v.get("ns_per_op") for k, v in cmp.load_json(os.path.join(d, "go.json")).get("results", {}).items()}
+    try:
+        go_json = cmp.load_json(os.path.join(d, "go.json"))
+    except ValueError:  # empty or cut short: the Go run failed
+        go_json = {}
+    go = {k: v.get("ns_per_op") for k, v in go_json.get("results", {}).items()}
     shapes = []
     for title, unit, g, f, gname, lv in SHAPES:
         pts = {}

@@ -129,9 +129,11 @@ BENCHMARK(BM_FiberEventPingPong);
 
 bf::pooled_fixedsize_stack curve_stacks() { return bf::pooled_fixedsize_stack(kStackSize, 32, 1024); }
 
-#define FIBER_CURVE(fn, big_iters)                                                                    \
-    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);                                          \
-    BENCHMARK(fn)->Arg(100000)->Arg(1000000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond)
+// As curves_bench's: fixed iterations at N ≥ 100k, 3 repetitions at 100k, 1 at 1M.
+#define FIBER_CURVE(fn, big_iters)                                                                         \
+    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);                                             \
+    BENCHMARK(fn)->Arg(100000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond); \
+    BENCHMARK(fn)->Arg(1000000)->Iterations(big_iters)->Repetitions(1)->Unit(benchmark::kMillisecond)
 
 void BM_FiberCurveYieldRing(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
@@ -225,7 +227,7 @@ void BM_FiberCurveQueueFanIn(benchmark::State& state) {
 }
 BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(100000)->Iterations(1000000)->Repetitions(3);
-BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(1000000)->Iterations(3000000)->Repetitions(3);
+BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(1000000)->Iterations(3000000)->Repetitions(1);
 
 void BM_FiberCurveSpawnBatch(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
