@@ -293,12 +293,19 @@ GROVE_CHURN(BM_CurveLibevTimerChurnEarly);
 //   0  stride 128 KiB, tops aligned alike (grove's and Boost.Fiber's layout):
 //      every top maps to the same L1 set and the same few L2 sets
 //   1  stride 128 KiB, top i lowered by (i mod 64)·64 bytes ("cache colouring")
-//   2  stride 8 KiB, contiguous (about how densely Go packs small stacks)
+//   2  stride 8 KiB, contiguous (Go's stacks start at 2–8 KiB)
+//   3  stride 2 KiB: two stack tops share a 4 KiB page (Go's 2 KiB minimum)
+//   4  stride 8 KiB on transparent huge pages (madvise): one TLB entry covers 256 tops
+//   5  as 0, but each member first prefetches the saved stack top of the member
+//      kRingPrefetchAhead places ahead (what a scheduler that knows its run
+//      queue could do for the greenlet it will switch to soon)
 // One iteration = one lap = N switches; per switch.
 struct RawRing {
     std::vector<boost::context::detail::fcontext_t> ctx;
     std::size_t entered = 0;
+    bool prefetch = false;
 };
+constexpr std::size_t kRingPrefetchAhead = 8;
 RawRing* g_ring = nullptr;
 
 void raw_ring_member(boost::context::detail::transfer_t t) {
@@ -308,6 +315,11 @@ void raw_ring_member(boost::context::detail::transfer_t t) {
     const std::size_t me = ++r.entered;  // first entries come in ring order: 1, 2, …
     for (;;) {
         r.ctx[me - 1] = t.fctx;  // whoever jumped here is my predecessor
+        if (r.prefetch) {
+            const char* sp = static_cast<const char*>(r.ctx[(me + kRingPrefetchAhead) % n]);
+            __builtin_prefetch(sp);
+            __builtin_prefetch(sp + 64);
+        }
         t = raw::jump_fcontext(r.ctx[(me + 1) % n], nullptr);
     }
 }
@@ -316,12 +328,14 @@ void BM_DiagRawFcontextRing(benchmark::State& state) {
     namespace raw = boost::context::detail;
     const auto n = static_cast<std::size_t>(state.range(0));
     const auto placement = state.range(1);
-    const std::size_t stride = placement == 2 ? 8 * 1024 : 128 * 1024;
+    const std::size_t stride = placement == 3 ? 2 * 1024 : placement >= 2 ? 8 * 1024 : 128 * 1024;
     const std::size_t bytes = n * stride;
     void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) std::abort();
+    if (placement == 4) madvise(mem, bytes, MADV_HUGEPAGE);
     RawRing ring;
     ring.ctx.resize(n);
+    ring.prefetch = placement == 5;
     g_ring = &ring;
     for (std::size_t i = 1; i < n; ++i) {
         const std::size_t colour = placement == 1 ? (i % 64) * 64 : 0;
@@ -338,8 +352,8 @@ void BM_DiagRawFcontextRing(benchmark::State& state) {
     munmap(mem, bytes);  // the members never return: their stacks are simply dropped
     grove_bench::report_ops(state, static_cast<double>(n));
 }
-BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2}});
-BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2}})->Iterations(5)->Repetitions(1);
+BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2, 3, 4, 5}});
+BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2, 3, 4, 5}})->Iterations(5)->Repetitions(1);
 
 }  // namespace
 
