@@ -127,6 +127,7 @@ void BM_CurveQueueFanIn(benchmark::State& state) {
                 if (last) return;
             }
         }));
+    grove::sleep();  // untimed: each producer runs once (its stack faults in), all but one park in put()
     for (auto _ : state) benchmark::DoNotOptimize(q.get());
     stop = true;
     for (std::size_t ended = 0; ended < n;)
