@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,7 @@ func cpuNs() int64 {
 func measure(minNs int64, opsPerIter float64, iters int, body func(iters int)) float64 {
 	for {
 		lastOps = 0
+		runtime.GC()
 		body(iters)
 		if lastStop-lastStart >= minNs || iters >= 1<<30 {
 			ops := float64(iters) * opsPerIter
@@ -60,7 +62,10 @@ func measure(minNs int64, opsPerIter float64, iters int, body func(iters int)) f
 var lastStart, lastStop int64
 var lastOps float64
 
-func startTimer() { runtime.GC(); lastStart = cpuNs() }
+// No runtime.GC() here: with GOMAXPROCS=1 a collection started while N
+// goroutines spin on Gosched never finishes (it cannot catch them still to
+// scan their stacks); measure() collects before each body instead.
+func startTimer() { lastStart = cpuNs() }
 func stopTimer()  { lastStop = cpuNs() }
 
 // --- yield ring: N goroutines in all (main + N-1) call Gosched in turn; per
@@ -70,6 +75,9 @@ var ringYields int64
 
 func yieldRing(n int) func(int) {
 	return func(iters int) {
+		// The ring allocates nothing; GC off, so that no collection starts
+		// while it spins (see startTimer).
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
 		var stop atomic.Bool
 		var wg sync.WaitGroup
 		for i := 1; i < n; i++ {
@@ -83,8 +91,8 @@ func yieldRing(n int) func(int) {
 			}()
 		}
 		runtime.Gosched()
-		startTimer() // its runtime.GC() lets the ring run meanwhile: count from here
 		ringYields = 0
+		startTimer()
 		for i := 0; i < iters; i++ {
 			ringYields++
 			runtime.Gosched()
