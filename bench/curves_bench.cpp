@@ -44,10 +44,15 @@ namespace {
 using grove::GreenletBase;
 using grove::Ref;
 
+// Small N: 0.1 s per repetition (per-benchmark, whatever --benchmark_min_time
+// says): ~80 rows × 5 repetitions at compare.sh's 0.5 s took 4 of the set's
+// minutes, and CPU time per op over 0.1 s is as steady as over 0.5 s here.
+constexpr double kSmallMinTime = 0.1;
+
 // Registers `fn` at N = 10 … 10k (auto iterations) and, as more families
 // under the same name, N = 100k and 1M (fixed iterations).
 #define GROVE_CURVE(fn, big_iters)                                                                         \
-    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);                                             \
+    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);                    \
     BENCHMARK(fn)->Arg(100000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond); \
     BENCHMARK(fn)->Arg(1000000)->Iterations(big_iters)->Repetitions(1)->Unit(benchmark::kMillisecond)
 
@@ -136,7 +141,7 @@ void BM_CurveQueueFanIn(benchmark::State& state) {
     grove_bench::report_ops(state, 1);
 }
 // Per item, not per N items: 1M producers need ≥ 1M gets to cycle once.
-BENCHMARK(BM_CurveQueueFanIn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+BENCHMARK(BM_CurveQueueFanIn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);
 BENCHMARK(BM_CurveQueueFanIn)->Arg(100000)->Iterations(1000000)->Repetitions(3);
 BENCHMARK(BM_CurveQueueFanIn)->Arg(1000000)->Iterations(3000000)->Repetitions(1);
 
@@ -279,7 +284,7 @@ void BM_DiagGroveNow(benchmark::State& state) {
 BENCHMARK(BM_DiagGroveNow);
 
 #define GROVE_CHURN(fn)                                                 \
-    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000); \
+    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000)->MinTime(kSmallMinTime); \
     BENCHMARK(fn)->Arg(1000000)->Repetitions(1)
 GROVE_CHURN(BM_CurveTimerChurn);
 GROVE_CHURN(BM_CurveLibevTimerChurn);
@@ -353,7 +358,7 @@ void BM_DiagRawFcontextRing(benchmark::State& state) {
     munmap(mem, bytes);  // the members never return: their stacks are simply dropped
     grove_bench::report_ops(state, static_cast<double>(n));
 }
-BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2, 3, 4, 5}});
+BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2, 3, 4, 5}})->MinTime(kSmallMinTime);
 BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2, 3, 4, 5}})->Iterations(5)->Repetitions(1);
 
 }  // namespace

@@ -129,9 +129,11 @@ BENCHMARK(BM_FiberEventPingPong);
 
 bf::pooled_fixedsize_stack curve_stacks() { return bf::pooled_fixedsize_stack(kStackSize, 32, 1024); }
 
-// As curves_bench's: fixed iterations at N ≥ 100k, 3 repetitions at 100k, 1 at 1M.
+// As curves_bench's: 0.1 s per repetition at small N, fixed iterations at
+// N ≥ 100k, 3 repetitions at 100k, 1 at 1M.
+constexpr double kSmallMinTime = 0.1;
 #define FIBER_CURVE(fn, big_iters)                                                                         \
-    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);                                             \
+    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);                    \
     BENCHMARK(fn)->Arg(100000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond); \
     BENCHMARK(fn)->Arg(1000000)->Iterations(big_iters)->Repetitions(1)->Unit(benchmark::kMillisecond)
 
@@ -226,7 +228,7 @@ void BM_FiberCurveQueueFanIn(benchmark::State& state) {
     for (auto& f : producers) f.join();
     grove_bench::report_ops(state, 1);
 }
-BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);
 BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(100000)->Iterations(1000000)->Repetitions(3);
 BENCHMARK(BM_FiberCurveQueueFanIn)->Arg(1000000)->Iterations(3000000)->Repetitions(1);
 
