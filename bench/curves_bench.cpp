@@ -359,7 +359,8 @@ void BM_DiagRawFcontextRing(benchmark::State& state) {
     grove_bench::report_ops(state, static_cast<double>(n));
 }
 BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2, 3, 4, 5}})->MinTime(kSmallMinTime);
-BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2, 3, 4, 5}})->Iterations(5)->Repetitions(1);
+// At 1M, not placement 4: huge pages back all 8 GiB of its mapping.
+BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2, 3, 5}})->Iterations(5)->Repetitions(1);
 
 }  // namespace
 
