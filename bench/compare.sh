@@ -59,6 +59,18 @@ gbench core bench/core_bench
 gbench io bench/io_bench
 gbench sync bench/sync_bench
 gbench fiber bench/fiber_peer_bench
+# issue #18's cost-as-N-grows curves, N = 10 … 1M (Boost.Fiber's are in the run
+# above, Go's in go_bench's below); --quick stops at N = 10k.
+if have_target bench/curves_bench; then
+    ninja -C "$BUILD" bench/curves_bench >/dev/null
+    echo "== curves (bench/curves_bench)"
+    cf=.; [ "$QUICK" = 1 ] && cf='/(10|100|1000|10000)(/|$)'
+    "$BUILD/bench/curves_bench" --benchmark_filter="$cf" --benchmark_repetitions="$REPS" \
+        --benchmark_report_aggregates_only=true --benchmark_min_time="$MIN_TIME" --benchmark_format=json \
+        >"$OUT/curves.json" 2>"$OUT/curves.log" || echo "   curves failed, see $OUT/curves.log"
+else
+    echo "== curves: not built, skipped"; rm -f "$OUT/curves.json"
+fi
 
 echo "== gevent"
 if "$PY" -c 'import gevent' 2>/dev/null; then
@@ -71,7 +83,9 @@ fi
 
 echo "== go"
 if command -v go >/dev/null 2>&1 && [ -f "$ROOT/bench/peers/go_bench.go" ]; then
-    go run "$ROOT/bench/peers/go_bench.go" >"$OUT/go.json" 2>"$OUT/go.log" || echo "   go failed"
+    gq=""; [ "$QUICK" = 1 ] && gq="-quick"
+    # shellcheck disable=SC2086
+    go run "$ROOT/bench/peers/go_bench.go" -reps "$REPS" $gq >"$OUT/go.json" 2>"$OUT/go.log" || echo "   go failed"
 else
     echo "   go not installed (apt install golang-go): skipped"; rm -f "$OUT/go.json"
 fi
@@ -103,3 +117,4 @@ cat "$OUT/machine.txt"
 echo
 "$PY" "$ROOT/bench/compare.py" "$OUT" | tee "$OUT/table.md"
 "$PY" "$ROOT/tools/plot_bench.py" "$OUT/summary.json" "$ROOT/bench/chart.svg" && echo "chart: bench/chart.svg"
+"$PY" "$ROOT/tools/plot_curves.py" "$OUT" "$ROOT/bench/curves.svg" | tee "$OUT/curves.md" && echo "curves: bench/curves.svg"
