@@ -15,9 +15,30 @@ void ReadyQueue::push_back(GreenletBase* g) noexcept {
     ++size_;
 }
 
+namespace {
+/// Asks for the `lines` cache lines from a suspended greenlet's saved stack
+/// pointer up: the registers its resume pops and its innermost frames.
+inline void prefetch_stack_top(const void* fctx, int lines) noexcept {
+    const auto* top = static_cast<const char*>(fctx);
+    if (!top) return;  // not begun: no stack yet
+    for (int i = 0; i < lines; ++i) __builtin_prefetch(top + 64 * i);
+}
+}  // namespace
+
 GreenletBase* ReadyQueue::pop_front() noexcept {
     GreenletBase* g = head_;
-    if (g) unlink(Runtime::record(*g));
+    if (!g) return nullptr;
+    GreenletRecord& s = Runtime::record(*g);
+    unlink(s);
+    // With many greenlets ready, each switch would wait on a chain of cache
+    // misses (the record, its saved stack pointer, that stack's frames), one
+    // after the other. Start the next ones' loads now, while this one runs.
+    prefetch_stack_top(s.ctx.fctx, 2);
+    if (GreenletBase* next = head_) {
+        const GreenletRecord& n = Runtime::record(*next);
+        prefetch_stack_top(n.ctx.fctx, 8);
+        if (n.ready_next) __builtin_prefetch(&Runtime::record(*n.ready_next));
+    }
     return g;
 }
 
