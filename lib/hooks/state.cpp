@@ -36,8 +36,9 @@ bool env_patch_all() noexcept {
 
 [[gnu::constructor(102)]] void read_env_at_load() { patched(); }
 
-constinit thread_local bool t_auto_hub = false;
-constinit thread_local bool t_auto_hub_armed = false;  // t_auto_hub_off constructed
+// initial-exec: read by every hooked call (cooperative()), so no __tls_get_addr.
+[[gnu::tls_model("initial-exec")]] constinit thread_local bool t_auto_hub = false;
+[[gnu::tls_model("initial-exec")]] constinit thread_local bool t_auto_hub_armed = false;  // t_auto_hub_off constructed
 
 // Constructed right after the auto hub exists, so destroyed at thread exit
 // *before* the hub's own owner: the hub's teardown and everything after it
@@ -89,7 +90,9 @@ bool patched() noexcept {
 }
 
 bool cooperative() noexcept {
-    if (!patched() || in_signal_handler()) return false;
+    // patched()'s answer once settled, without the call: this runs on every hooked call.
+    const int v = g_patched.load(std::memory_order_acquire);
+    if ((v ? v != 2 : !patched()) || in_signal_handler()) return false;
     HubImpl* hub = HubImpl::current();
     if (!hub) return t_auto_hub;
     if (t_auto_hub && !t_auto_hub_armed) {
