@@ -4,6 +4,8 @@
 //               unhooked call, in this same binary)
 //   _Hooked     through the hooks, patched, from a greenlet (the cooperative path)
 //   _Unpatched  through the hooks with patching off (the pass-through)
+//   _LibcDontwait  libc's recv()/send() with MSG_DONTWAIT: the syscall the hook
+//               itself makes, so hooked minus this is the hook's own cost
 // Arg 0: an AF_UNIX stream socketpair; arg 1: a TCP connection on loopback.
 // Reads take 64 bytes from a socket kept full; writes put 64 bytes into one
 // kept drained. The refill and the drain run with the timer paused, through
@@ -118,13 +120,13 @@ struct Pair {
     }
 };
 
-enum class Mode { Libc, Hooked, Unpatched };
+enum class Mode { Libc, LibcDontwait, Hooked, Unpatched };
 
 /// Runs `body(state)` as the mode asks: on the main thread, or in a greenlet
 /// with the hooks patched or not.
 template <class Body>
 void run(benchmark::State& state, Mode mode, Body body) {
-    if (mode == Mode::Libc) {
+    if (mode == Mode::Libc || mode == Mode::LibcDontwait) {
         body(state);
     } else {
         if (mode == Mode::Hooked) grove::monkey::patch_all();
@@ -138,6 +140,7 @@ void run(benchmark::State& state, Mode mode, Body body) {
 void socket_read(benchmark::State& state, Mode mode) {
     Pair p(state.range(0) != 0);
     const ReadFn rd = mode == Mode::Libc ? libc().read : &::read;
+    const RecvFn rcv = mode == Mode::LibcDontwait ? libc().recv : nullptr;
     char buf[kChunk];
     run(state, mode, [&](benchmark::State& st) {
         int left = 0;
@@ -149,7 +152,7 @@ void socket_read(benchmark::State& state, Mode mode) {
                 st.ResumeTiming();
             }
             // The stream may hand back a short read at a segment edge: count bytes, not calls.
-            const ssize_t r = rd(p.fd[0], buf, kChunk);
+            const ssize_t r = rcv ? rcv(p.fd[0], buf, kChunk, MSG_DONTWAIT) : rd(p.fd[0], buf, kChunk);
             if (r != static_cast<ssize_t>(kChunk)) {
                 if (r <= 0) {
                     st.SkipWithError("read failed");
@@ -166,6 +169,7 @@ void socket_read(benchmark::State& state, Mode mode) {
 void socket_write(benchmark::State& state, Mode mode) {
     Pair p(state.range(0) != 0);
     const WriteFn wr = mode == Mode::Libc ? libc().write : &::write;
+    const SendFn snd = mode == Mode::LibcDontwait ? libc().send : nullptr;
     char buf[kChunk] = {};
     run(state, mode, [&](benchmark::State& st) {
         int done = 0;
@@ -176,7 +180,8 @@ void socket_write(benchmark::State& state, Mode mode) {
                 done = 0;
                 st.ResumeTiming();
             }
-            if (wr(p.fd[1], buf, kChunk) != static_cast<ssize_t>(kChunk)) {
+            const ssize_t r = snd ? snd(p.fd[1], buf, kChunk, MSG_DONTWAIT) : wr(p.fd[1], buf, kChunk);
+            if (r != static_cast<ssize_t>(kChunk)) {
                 st.SkipWithError("write failed");
                 break;
             }
@@ -187,16 +192,20 @@ void socket_write(benchmark::State& state, Mode mode) {
 }
 
 void BM_SocketRead_Libc(benchmark::State& s) { socket_read(s, Mode::Libc); }
+void BM_SocketRead_LibcDontwait(benchmark::State& s) { socket_read(s, Mode::LibcDontwait); }
 void BM_SocketRead_Hooked(benchmark::State& s) { socket_read(s, Mode::Hooked); }
 void BM_SocketRead_Unpatched(benchmark::State& s) { socket_read(s, Mode::Unpatched); }
 void BM_SocketWrite_Libc(benchmark::State& s) { socket_write(s, Mode::Libc); }
+void BM_SocketWrite_LibcDontwait(benchmark::State& s) { socket_write(s, Mode::LibcDontwait); }
 void BM_SocketWrite_Hooked(benchmark::State& s) { socket_write(s, Mode::Hooked); }
 void BM_SocketWrite_Unpatched(benchmark::State& s) { socket_write(s, Mode::Unpatched); }
 
 BENCHMARK(BM_SocketRead_Libc)->Arg(0)->Arg(1);
+BENCHMARK(BM_SocketRead_LibcDontwait)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketRead_Hooked)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketRead_Unpatched)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketWrite_Libc)->Arg(0)->Arg(1);
+BENCHMARK(BM_SocketWrite_LibcDontwait)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketWrite_Hooked)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketWrite_Unpatched)->Arg(0)->Arg(1);
 
