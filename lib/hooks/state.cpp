@@ -16,6 +16,7 @@
 #include <grove/monkey.hpp>
 #include <grove/timeout.hpp>
 
+#include "io/fd_wait.hpp"
 #include "runtime.hpp"
 #include "signals.hpp"
 
@@ -164,10 +165,11 @@ int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline) {
             if (left.count() <= 0) return EAGAIN;
             own.emplace(left);
         }
-        if (dir == Dir::Read)
-            wait_read(fd);
-        else
-            wait_write(fd);
+        // Not grove::wait_read/wait_write: their probe of a caller's fd (an
+        // fcntl per wait) is for fds nobody tried; every hook waits right
+        // after its own non-blocking try on `fd`, so the fd is open.
+        detail::wait_fd(fd, dir == Dir::Read ? detail::kFdRead : detail::kFdWrite, std::nullopt,
+                        dir == Dir::Read ? "hooked read" : "hooked write");
         return 0;
     } catch (const SignalInterrupt&) {
         return signals.verdict(restart);
