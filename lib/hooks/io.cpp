@@ -126,13 +126,7 @@ ssize_t write(int fd, const void* buf, size_t n) {
     if (first == static_cast<ssize_t>(n) || first == -1) return first;
     // Not tried, no room, or part of a stream write went out.
     const Plan p = plan_for(fd, Dir::Write);
-    if (first != kUntried && p.info.kind == FdKind::Socket) {
-        const std::size_t sent = first > 0 ? static_cast<std::size_t>(first) : 0;
-        if (p.info.nonblock) return sent ? first : fail(EAGAIN);  // what the real write says now
-        if (p.cooperate && !p.info.stream) return retry(fd, Dir::Write, snd_deadline(p.info), whole, true);
-        if (p.cooperate) return write_all(fd, n, snd_deadline(p.info), attempt, sent, true);
-    }
-    if (first >= 0) return first;  // some went out, then the fd changed under us: report that much
+    if (const auto r = finish_send(fd, n, first, p, attempt)) return *r;
     if (!p.cooperate) return real::write(fd, buf, n);
     if (p.info.kind != FdKind::Socket) return pipe_write(fd, buf, n);
     if (!p.info.stream) return retry(fd, Dir::Write, snd_deadline(p.info), whole);

@@ -100,6 +100,27 @@ ssize_t try_socket_first(int fd, Attempt&& attempt) {
     return err == ENOTSOCK ? kUntried : kWouldBlock;
 }
 
+/// The rest of a blocking socket write/send of `n` bytes whose fast try,
+/// try_socket_first(attempt(0)), gave `first` (kWouldBlock, or part of a
+/// stream write), `p` being the plan read since: what the real call would
+/// return. nullopt when the fast path did not run or the fd is no socket
+/// after all: the caller takes its own full path.
+template <class Attempt>
+std::optional<ssize_t> finish_send(int fd, std::size_t n, ssize_t first, const Plan& p, Attempt&& attempt) {
+    if (first == kUntried) return std::nullopt;
+    if (p.info.kind == FdKind::Socket) {
+        const std::size_t sent = first > 0 ? static_cast<std::size_t>(first) : 0;
+        if (p.info.nonblock) return sent ? first : fail(EAGAIN);  // what the real call says now
+        const auto deadline = deadline_in_us(p.info.sndtimeo_us);
+        if (p.cooperate && !p.info.stream)
+            return retry(
+                fd, Dir::Write, deadline, [&] { return attempt(0); }, true);
+        if (p.cooperate) return write_all(fd, n, deadline, attempt, sent, true);
+    }
+    if (first >= 0) return first;  // some went out, then the fd changed under us: report that much
+    return std::nullopt;
+}
+
 /// The part of `iov[0..n)` from byte `skip` on, at most `limit` bytes long.
 std::vector<iovec> iov_slice(const iovec* iov, int n, std::size_t skip, std::size_t limit);
 std::size_t iov_total(const iovec* iov, int n) noexcept;

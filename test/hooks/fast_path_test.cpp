@@ -52,9 +52,12 @@ TEST_F(HookedSocketIo, AFdNumberReusedBehindTheHooksBackIsUsedForWhatItIsNow) {
     ASSERT_EQ(::syscall(SYS_pipe2, pfd, 0), 0);
     ASSERT_EQ(pfd[0], std::min(sv[0], sv[1]));
     ASSERT_EQ(pfd[1], std::max(sv[0], sv[1]));
+    char buf[8];
+    errno = 0;
+    EXPECT_EQ(::recv(pfd[0], buf, sizeof buf, 0), -1);  // what the kernel says of a pipe
+    EXPECT_EQ(errno, ENOTSOCK);
     ssize_t wrote = 0;
     auto writer = grove::spawn([&] { wrote = ::write(pfd[1], "hi", 2); });  // runs once the reader waits
-    char buf[8];
     const ssize_t n = ::read(pfd[0], buf, sizeof buf);
     writer->join();
     EXPECT_EQ(wrote, 2);
@@ -80,6 +83,24 @@ TEST_F(HookedSocketIo, ABlockingWriteLargerThanTheSocketBufferSendsEveryByteOnce
     EXPECT_TRUE(in == out);
 }
 
+TEST_F(HookedSocketIo, ABlockingSendLargerThanTheSocketBufferArrivesWholeThroughRecvWaitall) {
+    Pair p;
+    const std::vector<char> out = pattern(1 << 20);
+    ssize_t sent = 0;
+    auto sender = grove::spawn([&] { sent = ::send(p.a, out.data(), out.size(), MSG_NOSIGNAL); });
+    std::vector<char> in(out.size());
+    EXPECT_EQ(::recv(p.b, in.data(), in.size(), MSG_WAITALL), static_cast<ssize_t>(out.size()));
+    EXPECT_TRUE(in == out);
+    grove::sleep();  // one yield: the sender returns (or, were it sending more, fills the buffer again)
+    char c;
+    errno = 0;
+    EXPECT_EQ(::recv(p.b, &c, 1, MSG_DONTWAIT), -1) << "more bytes than were sent";
+    EXPECT_EQ(errno, EAGAIN);
+    ::shutdown(p.b, SHUT_RDWR);  // a sender still at it gets EPIPE rather than waiting forever
+    sender->join();
+    EXPECT_EQ(sent, static_cast<ssize_t>(out.size()));
+}
+
 TEST_F(HookedSocketIo, ANonBlockingWriteReturnsWhatTheKernelTookThenEagainWithoutYielding) {
     Pair p;
     ASSERT_EQ(::fcntl(p.a, F_SETFL, ::fcntl(p.a, F_GETFL) | O_NONBLOCK), 0);
@@ -95,8 +116,14 @@ TEST_F(HookedSocketIo, ANonBlockingWriteReturnsWhatTheKernelTookThenEagainWithou
     EXPECT_EQ(r, -1);
     EXPECT_EQ(errno, EAGAIN);
     errno = 0;
+    EXPECT_EQ(::send(p.a, out.data(), out.size(), 0), -1);
+    EXPECT_EQ(errno, EAGAIN);
+    errno = 0;
     char c;
     EXPECT_EQ(::read(p.a, &c, 1), -1);  // nothing to read either
+    EXPECT_EQ(errno, EAGAIN);
+    errno = 0;
+    EXPECT_EQ(::recv(p.a, &c, 1, 0), -1);
     EXPECT_EQ(errno, EAGAIN);
     EXPECT_FALSE(other_ran) << "a non-blocking call yielded";
     other->join();
