@@ -118,3 +118,14 @@ echo
 "$PY" "$ROOT/bench/compare.py" "$OUT" | tee "$OUT/table.md"
 "$PY" "$ROOT/tools/plot_bench.py" "$OUT/summary.json" "$ROOT/bench/chart.svg" && echo "chart: bench/chart.svg"
 "$PY" "$ROOT/tools/plot_curves.py" "$OUT" "$ROOT/bench/curves.svg" | tee "$OUT/curves.md" && echo "curves: bench/curves.svg"
+
+# The price of a hooked call (issue 18): a non-blocking hooked read()/write()
+# on a socket against libc's own call in the same binary (target <= 1.2x).
+# The hiredis-vs-redis-benchmark half is its own, longer script:
+# bench/redis_compare.sh.
+if have_target bench/hooked_call_bench; then
+    ninja -C "$BUILD" bench/hooked_call_bench >/dev/null
+    gbench hooked_call bench/hooked_call_bench
+    echo
+    "$PY" "$ROOT/bench/hooked_call_table.py" "$OUT/hooked_call.json" | tee "$OUT/hooked_call.md"
+fi

@@ -175,6 +175,16 @@ FdInfo fd_info(int fd) noexcept {
     return info;
 }
 
+FdKind fd_kind_hint(int fd) noexcept {
+    if (fd < 0 || fd >= kChunks * kChunkSize) return FdKind::Bad;
+    const Entry* c = g_chunks[fd >> kChunkBits].load(std::memory_order_acquire);
+    if (!c) return FdKind::Bad;
+    const Entry& e = c[fd & (kChunkSize - 1)];
+    // No sequence check: a torn or stale read is still only a hint.
+    if (e.generation.load(std::memory_order_relaxed) == 0) return FdKind::Bad;
+    return static_cast<FdKind>(e.bits.load(std::memory_order_relaxed) & 0xff);
+}
+
 void fd_record(int fd, const FdInfo& info) noexcept {
     struct stat st;
     Entry* e = slot(fd);

@@ -4,7 +4,8 @@
 // on a description (it uses MSG_DONTWAIT or poll-then-call), so the user's view
 // of the flag *is* the description's flag. The table caches that view, the
 // socket type and SO_RCVTIMEO/SO_SNDTIMEO per fd so a hooked call costs one
-// fstat, not four syscalls. An entry is trusted only while
+// fstat, not four syscalls (and a socket call that does not block costs none:
+// fd_kind_hint). An entry is trusted only while
 //   - its (st_dev, st_ino) still match the fd (an fd closed behind grove's
 //     back, by fclose or in a library, and reused for another file is
 //     re-read, never mistaken for the old one), and
@@ -39,6 +40,14 @@ struct FdInfo {
 
 /// What the fd is now (one fstat; more syscalls only on a cache miss).
 FdInfo fd_info(int fd) noexcept;
+
+/// The kind the table last recorded for `fd`, read without any syscall: a
+/// hint, not a fact (the fd may have been closed behind grove's back and
+/// reused since). Fit only to choose a first attempt whose result does not
+/// depend on it, such as a MSG_DONTWAIT recv that either returns data, which
+/// the real call would have returned too, or fails with ENOTSOCK/EAGAIN and
+/// sends the caller to fd_info(). Bad when nothing is recorded.
+FdKind fd_kind_hint(int fd) noexcept;
 
 /// Primes the entry of a freshly created fd whose details the creating call
 /// told us (socket, socketpair, pipe, accept4): saves the lookups.

@@ -1,6 +1,8 @@
 // grove-hooks — read, write, readv, writev.
 //
-// Sockets go through recv/send with MSG_DONTWAIT. Pipes and ttys use
+// Sockets go through recv/send with MSG_DONTWAIT, tried first of all when the
+// fd table knows the fd as a socket (try_socket_first): data ready costs the
+// one syscall the plain call costs. Pipes and ttys use
 // poll-then-call: a zero-timeout poll, then the real call, with no switch in
 // between; writes go out in PIPE_BUF pieces, each of which a writable pipe
 // takes without blocking (a blocking write longer than PIPE_BUF is not atomic
@@ -99,22 +101,35 @@ using namespace grove::hooks;
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t n) {
+    if (!cooperative()) return real::read(fd, buf, n);
+    auto receive = [&] { return real::recv(fd, buf, n, MSG_DONTWAIT); };
+    const ssize_t first = try_socket_first(fd, receive);
+    if (first >= -1) return first;
     const Plan p = plan_for(fd, Dir::Read);
+    if (first == kWouldBlock && p.info.kind == FdKind::Socket) {
+        if (p.info.nonblock) return fail(EAGAIN);  // what the real read says now
+        if (p.cooperate) return retry(fd, Dir::Read, rcv_deadline(p.info), receive, true);
+    }
     if (!p.cooperate) return real::read(fd, buf, n);
-    if (p.info.kind == FdKind::Socket)
-        return retry(fd, Dir::Read, rcv_deadline(p.info), [&] { return real::recv(fd, buf, n, MSG_DONTWAIT); });
+    if (p.info.kind == FdKind::Socket) return retry(fd, Dir::Read, rcv_deadline(p.info), receive);
     return retry(fd, Dir::Read, std::nullopt,
                  [&]() -> ssize_t { return ready_now(fd, Dir::Read) ? real::read(fd, buf, n) : fail(EAGAIN); });
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
-    const Plan p = plan_for(fd, Dir::Write);
-    if (!p.cooperate) return real::write(fd, buf, n);
-    if (p.info.kind != FdKind::Socket) return pipe_write(fd, buf, n);
+    if (!cooperative()) return real::write(fd, buf, n);
     auto attempt = [&](std::size_t done) {
         return real::send(fd, static_cast<const char*>(buf) + done, n - done, MSG_DONTWAIT);
     };
-    if (!p.info.stream) return retry(fd, Dir::Write, snd_deadline(p.info), [&] { return attempt(0); });
+    auto whole = [&] { return attempt(0); };  // a datagram goes out whole or not at all
+    const ssize_t first = try_socket_first(fd, whole);
+    if (first == static_cast<ssize_t>(n) || first == -1) return first;
+    // Not tried, no room, or part of a stream write went out.
+    const Plan p = plan_for(fd, Dir::Write);
+    if (const auto r = finish_send(fd, n, first, p, attempt)) return *r;
+    if (!p.cooperate) return real::write(fd, buf, n);
+    if (p.info.kind != FdKind::Socket) return pipe_write(fd, buf, n);
+    if (!p.info.stream) return retry(fd, Dir::Write, snd_deadline(p.info), whole);
     return write_all(fd, n, snd_deadline(p.info), attempt);
 }
 

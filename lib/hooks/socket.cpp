@@ -15,12 +15,15 @@ std::optional<Deadline> snd_deadline(const FdInfo& i) { return deadline_in_us(i.
 
 /// recv/recvfrom. MSG_WAITALL on a stream socket keeps reading until `n`
 /// bytes, end of stream, an error or the timeout, as the kernel does.
-ssize_t receive(int fd, const FdInfo& info, void* buf, size_t n, int flags, sockaddr* a, socklen_t* l) {
+/// `wait_first`: the fast path's try just said EAGAIN.
+ssize_t receive(int fd, const FdInfo& info, void* buf, size_t n, int flags, sockaddr* a, socklen_t* l,
+                bool wait_first) {
     const auto deadline = rcv_deadline(info);
     auto once = [&](std::size_t done) {
-        return retry(fd, Dir::Read, deadline, [&] {
-            return real::recvfrom(fd, static_cast<char*>(buf) + done, n - done, flags | MSG_DONTWAIT, a, l);
-        });
+        return retry(
+            fd, Dir::Read, deadline,
+            [&] { return real::recvfrom(fd, static_cast<char*>(buf) + done, n - done, flags | MSG_DONTWAIT, a, l); },
+            wait_first && done == 0);
     };
     if (!(flags & MSG_WAITALL) || !info.stream || (flags & MSG_PEEK)) return once(0);
     std::size_t done = 0;
@@ -32,6 +35,19 @@ ssize_t receive(int fd, const FdInfo& info, void* buf, size_t n, int flags, sock
     return static_cast<ssize_t>(done);
 }
 
+/// recv/recvfrom when cooperative(): the fast path first (try_socket_first),
+/// except for MSG_WAITALL, whose first piece need not be the whole answer.
+ssize_t receive_from(int fd, void* buf, size_t n, int flags, sockaddr* a, socklen_t* l) {
+    const ssize_t first = (flags & MSG_WAITALL) ? kUntried : try_socket_first(fd, [&] {
+        return real::recvfrom(fd, buf, n, flags | MSG_DONTWAIT, a, l);
+    });
+    if (first >= -1) return first;
+    const Plan p = plan_for(fd);
+    if (first == kWouldBlock && p.info.kind == FdKind::Socket && p.info.nonblock) return fail(EAGAIN);
+    if (!p.cooperate) return real::recvfrom(fd, buf, n, flags, a, l);
+    return receive(fd, p.info, buf, n, flags, a, l, first == kWouldBlock && p.info.kind == FdKind::Socket);
+}
+
 /// send/sendto: everything on a stream socket, one datagram otherwise.
 ssize_t transmit(int fd, const FdInfo& info, const void* buf, size_t n, int flags, const sockaddr* a, socklen_t l) {
     auto attempt = [&](std::size_t done) {
@@ -39,6 +55,19 @@ ssize_t transmit(int fd, const FdInfo& info, const void* buf, size_t n, int flag
     };
     if (!info.stream) return retry(fd, Dir::Write, snd_deadline(info), [&] { return attempt(0); });
     return write_all(fd, n, snd_deadline(info), attempt);
+}
+
+/// send/sendto when cooperative(): the fast path first, then transmit().
+ssize_t send_to(int fd, const void* buf, size_t n, int flags, const sockaddr* a, socklen_t l) {
+    auto attempt = [&](std::size_t done) {
+        return real::sendto(fd, static_cast<const char*>(buf) + done, n - done, flags | MSG_DONTWAIT, a, l);
+    };
+    const ssize_t first = try_socket_first(fd, [&] { return attempt(0); });
+    if (first == static_cast<ssize_t>(n) || first == -1) return first;
+    const Plan p = plan_for(fd);
+    if (const auto r = finish_send(fd, n, first, p, attempt)) return *r;
+    if (!p.cooperate) return real::sendto(fd, buf, n, flags, a, l);
+    return transmit(fd, p.info, buf, n, flags, a, l);
 }
 
 /// Flips O_NONBLOCK on for the connect() syscall only; restored before any
@@ -69,15 +98,13 @@ using namespace grove::hooks;
 extern "C" {
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
-    const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::recv(fd, buf, n, flags);
-    return receive(fd, p.info, buf, n, flags, nullptr, nullptr);
+    if ((flags & MSG_DONTWAIT) || !cooperative()) return real::recv(fd, buf, n, flags);
+    return receive_from(fd, buf, n, flags, nullptr, nullptr);
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* a, socklen_t* l) {
-    const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::recvfrom(fd, buf, n, flags, a, l);
-    return receive(fd, p.info, buf, n, flags, a, l);
+    if ((flags & MSG_DONTWAIT) || !cooperative()) return real::recvfrom(fd, buf, n, flags, a, l);
+    return receive_from(fd, buf, n, flags, a, l);
 }
 
 ssize_t recvmsg(int fd, msghdr* m, int flags) {
@@ -87,15 +114,13 @@ ssize_t recvmsg(int fd, msghdr* m, int flags) {
 }
 
 ssize_t send(int fd, const void* buf, size_t n, int flags) {
-    const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::send(fd, buf, n, flags);
-    return transmit(fd, p.info, buf, n, flags, nullptr, 0);
+    if ((flags & MSG_DONTWAIT) || !cooperative()) return real::send(fd, buf, n, flags);
+    return send_to(fd, buf, n, flags, nullptr, 0);
 }
 
 ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* a, socklen_t l) {
-    const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT)) return real::sendto(fd, buf, n, flags, a, l);
-    return transmit(fd, p.info, buf, n, flags, a, l);
+    if ((flags & MSG_DONTWAIT) || !cooperative()) return real::sendto(fd, buf, n, flags, a, l);
+    return send_to(fd, buf, n, flags, a, l);
 }
 
 ssize_t sendmsg(int fd, const msghdr* m, int flags) {

@@ -16,6 +16,7 @@
 #include <grove/monkey.hpp>
 #include <grove/timeout.hpp>
 
+#include "io/fd_wait.hpp"
 #include "runtime.hpp"
 #include "signals.hpp"
 
@@ -36,8 +37,9 @@ bool env_patch_all() noexcept {
 
 [[gnu::constructor(102)]] void read_env_at_load() { patched(); }
 
-constinit thread_local bool t_auto_hub = false;
-constinit thread_local bool t_auto_hub_armed = false;  // t_auto_hub_off constructed
+// initial-exec: read by every hooked call (cooperative()), so no __tls_get_addr.
+[[gnu::tls_model("initial-exec")]] constinit thread_local bool t_auto_hub = false;
+[[gnu::tls_model("initial-exec")]] constinit thread_local bool t_auto_hub_armed = false;  // t_auto_hub_off constructed
 
 // Constructed right after the auto hub exists, so destroyed at thread exit
 // *before* the hub's own owner: the hub's teardown and everything after it
@@ -85,7 +87,9 @@ bool patched() noexcept {
 }
 
 bool cooperative() noexcept {
-    if (!patched() || in_signal_handler()) return false;
+    // patched()'s answer once settled, without the call: this runs on every hooked call.
+    const int v = g_patched.load(std::memory_order_acquire);
+    if ((v ? v != 2 : !patched()) || in_signal_handler()) return false;
     HubImpl* hub = HubImpl::current();
     if (!hub) return t_auto_hub;
     if (t_auto_hub && !t_auto_hub_armed) {
@@ -157,10 +161,11 @@ int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline) {
             if (left.count() <= 0) return EAGAIN;
             own.emplace(left);
         }
-        if (dir == Dir::Read)
-            wait_read(fd);
-        else
-            wait_write(fd);
+        // Not grove::wait_read/wait_write: their probe of a caller's fd (an
+        // fcntl per wait) is for fds nobody tried; every hook waits right
+        // after its own non-blocking try on `fd`, so the fd is open.
+        detail::wait_fd(fd, dir == Dir::Read ? detail::kFdRead : detail::kFdWrite, std::nullopt,
+                        dir == Dir::Read ? "hooked read" : "hooked write");
         return 0;
     } catch (const SignalInterrupt&) {
         return signals.verdict(restart);

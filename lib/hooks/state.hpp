@@ -52,7 +52,9 @@ enum class Dir { Read, Write };
 /// a signal handler with SA_RESTART ran), EAGAIN when the deadline passed,
 /// EINTR when a signal interrupted the main greenlet's wait and the call is
 /// not restarted (signals.hpp: a handler without SA_RESTART, or a socket
-/// with a timeout), else interrupted()'s errno. May switch.
+/// with a timeout), else interrupted()'s errno. May switch. Call it only right
+/// after a non-blocking try on `fd` said EAGAIN (or EINPROGRESS...), with no
+/// switch in between: `fd` is then open, and is not probed again.
 int wait_fd(int fd, Dir dir, std::optional<Deadline> deadline);
 
 /// Deadline `us` microseconds from now (0: none).

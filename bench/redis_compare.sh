@@ -1,0 +1,130 @@
+#!/bin/sh
+# Unmodified hiredis through grove-hooks against redis-benchmark (issue 18):
+# tools/net/hiredis_load runs N greenlets, each with its own connection and
+# hiredis's *blocking* API (redisCommand), in one thread; redis-benchmark is
+# redis's own asynchronous C client (an ae event loop). Both send the same
+# SET then GET requests, one at a time per connection, to the same local
+# redis-server, which this script starts on a free loopback port and stops.
+# Runs alternate (grove, redis-benchmark, grove...) so that load from
+# elsewhere on the machine hits both alike; the table gives medians over
+# ROUNDS runs.
+#
+#   bench/redis_compare.sh [BUILD_DIR]      (default build-rel)
+#
+# Requests per second are each client's own figure for each test. CPU per
+# request is the client process's user+system time (getrusage of the child:
+# the same measure for both clients, setup included) over all its requests.
+# redis-server runs on CPU 0 and the client on CPU 1 (taskset) when the
+# machine has two CPUs or more.
+#
+# Env: CLIENTS (default "1 10 50 100"), REQUESTS (per test, default 100000),
+# ROUNDS (default 3), PYTHON (default /usr/bin/python3), OUT (default
+# bench/results/redis.md).
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-build-rel}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+CLIENTS=${CLIENTS:-1 10 50 100}
+REQUESTS=${REQUESTS:-100000}
+ROUNDS=${ROUNDS:-3}
+PYTHON=${PYTHON:-/usr/bin/python3}
+OUT=${OUT:-$ROOT/bench/results/redis.md}
+GROVE=$BUILD/tools/net/hiredis_load
+
+command -v redis-server >/dev/null || { echo "redis-server not installed (apt-get install redis-server)" >&2; exit 1; }
+command -v redis-benchmark >/dev/null || { echo "redis-benchmark not installed (apt-get install redis-tools)" >&2; exit 1; }
+[ -x "$GROVE" ] || { echo "build it first (needs libhiredis-dev): ninja -C $BUILD tools/net/hiredis_load" >&2; exit 1; }
+SERVER_CPU=
+CLIENT_CPU=
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    SERVER_CPU="taskset -c 0"
+    CLIENT_CPU="taskset -c 1"
+fi
+
+TMP=$(mktemp -d)
+PID=
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+
+PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+$SERVER_CPU redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+    --loglevel warning --dir "$TMP" >"$TMP/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 200); do
+    redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.05
+done
+redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG || { echo "redis-server did not start" >&2; cat "$TMP/server.log" >&2; exit 1; }
+
+# measured CMD... → the command's stdout, then "CPU <user+sys seconds>"
+measured() {
+    "$PYTHON" -c '
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True)
+sys.stdout.write(p.stdout)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("CPU %.6f" % (r.ru_utime + r.ru_stime))
+sys.exit(p.returncode)' "$@"
+}
+
+# run NAME N → appends "name|n|test|rps|cpu_us_per_req" to $TMP/runs
+run() {
+    if [ "$1" = grove ]; then
+        measured $CLIENT_CPU "$GROVE" --port "$PORT" --clients "$2" --requests "$REQUESTS" --tests set,get >"$TMP/out" ||
+            { echo "hiredis_load failed" >&2; exit 1; }
+        sed -n 's/^RESULT test=\([A-Z]*\) .* rps=\([0-9.]*\) .*/\1 \2/p' "$TMP/out" >"$TMP/rps"
+    else
+        measured $CLIENT_CPU redis-benchmark -p "$PORT" -c "$2" -n "$REQUESTS" -t set,get -q >"$TMP/out" ||
+            { echo "redis-benchmark failed" >&2; exit 1; }
+        tr '\r' '\n' <"$TMP/out" | sed -n 's/^\([A-Z]*\): \([0-9.]*\) requests per second.*/\1 \2/p' >"$TMP/rps"
+    fi
+    cpu=$(sed -n 's/^CPU //p' "$TMP/out")
+    per=$(awk -v c="$cpu" -v n="$REQUESTS" 'BEGIN { printf "%.2f", c * 1e6 / (2 * n) }')
+    while read -r test rps; do
+        echo "$1|$2|$test|$rps|$per" >>"$TMP/runs"
+        echo "  $1 -c $2 $test: $rps req/s, $per us CPU/req" >&2
+    done <"$TMP/rps"
+}
+
+: >"$TMP/runs"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+for round in $(seq "$ROUNDS"); do
+    echo "round $round/$ROUNDS" >&2
+    for n in $CLIENTS; do
+        run grove "$n"
+        run redis-benchmark "$n"
+    done
+done
+
+# median NAME N TEST FIELD → the median of that column over the rounds
+median() {
+    awk -F'|' -v a="$1" -v n="$2" -v t="$3" -v f="$4" '$1 == a && $2 == n && $3 == t { print $f }' "$TMP/runs" |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+                                            else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "-") printf "%.2f×", a / b; else print "-" }'; }
+
+mkdir -p "$(dirname "$OUT")"
+{
+    echo "# hiredis (blocking API) in greenlets vs redis-benchmark"
+    echo
+    echo "Generated by \`bench/redis_compare.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs"
+    echo "($(uname -m), load average at start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
+    echo "$(redis-server --version | cut -d' ' -f1-3); grove: \`$(basename "$BUILD")\` build of"
+    echo "\`tools/net/hiredis_load --clients N --requests $REQUESTS --tests set,get\` (hiredis"
+    echo "$(dpkg-query -W -f '${Version}' libhiredis-dev 2>/dev/null || echo '?'), one thread); peer:"
+    echo "\`redis-benchmark -c N -n $REQUESTS -t set,get -q\`. ${SERVER_CPU:+Server on CPU 0, client on CPU 1.}"
+    echo "Medians of $ROUNDS runs; requests/s per test, CPU per request over the whole client process."
+    echo
+    echo "| N | test | grove+hiredis req/s | redis-benchmark req/s | ratio | grove CPU µs/req | redis-benchmark CPU µs/req |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
+    for n in $CLIENTS; do
+        for test in SET GET; do
+            g=$(median grove "$n" "$test" 4)
+            r=$(median redis-benchmark "$n" "$test" 4)
+            echo "| $n | $test | $g | $r | $(ratio "$g" "$r") | $(median grove "$n" "$test" 5) | $(median redis-benchmark "$n" "$test" 5) |"
+        done
+    done
+} >"$OUT"
+cat "$OUT"
