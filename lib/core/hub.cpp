@@ -180,8 +180,7 @@ bool HubImpl::prepare(GreenletBase* g) noexcept {
     return true;
 }
 
-void HubImpl::switch_to(GreenletBase* next) noexcept {
-    GreenletBase* cur = current_;
+GreenletBase* HubImpl::prepare_first(GreenletBase* cur, GreenletBase* next) noexcept {
     // A greenlet that has not begun gets its stack now: kill-before-start and
     // spawn itself never touch a stack. If none can be mapped, it dies with
     // that error (reported, rethrown by get()) and someone else runs.
@@ -189,6 +188,13 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
         next = (cur == &hub_greenlet_) ? pick_next() : &hub_greenlet_;
         if (next == cur) break;
     }
+    return next;
+}
+
+void HubImpl::switch_to(GreenletBase* next) noexcept {
+    GreenletBase* cur = current_;
+    if (Runtime::record(*next).state == GreenletState::Scheduled) [[unlikely]]
+        next = prepare_first(cur, next);
     if (next == cur) {  // it yielded and was the only one ready: it runs on
         Runtime::record(*cur).state = GreenletState::Begun;
         return;
@@ -282,11 +288,7 @@ void HubImpl::run_loop() {
     }
 }
 
-GreenletBase* HubImpl::pop_ready() noexcept {
-    if (t_deterministic.seeded_order && ready_.size() > 1) [[unlikely]]
-        return ready_.pop_at(next_random() % ready_.size());
-    return ready_.pop_front();
-}
+GreenletBase* HubImpl::pop_seeded() noexcept { return ready_.pop_at(next_random() % ready_.size()); }
 
 bool HubImpl::poll_then_only_time_can_wake() {
     const int active = loop_.poll_nowait();  // first lets in I/O that is already there

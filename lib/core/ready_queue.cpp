@@ -25,21 +25,13 @@ inline void prefetch_stack_top(const void* fctx, int lines) noexcept {
 }
 }  // namespace
 
-GreenletBase* ReadyQueue::pop_front() noexcept {
-    GreenletBase* g = head_;
-    if (!g) return nullptr;
-    GreenletRecord& s = Runtime::record(*g);
-    unlink(s);
-    // With many greenlets ready, each switch would wait on a chain of cache
-    // misses (the record, its saved stack pointer, that stack's frames), one
-    // after the other. Start the next ones' loads now, while this one runs.
-    prefetch_stack_top(s.ctx.fctx, 2);
+void ReadyQueue::prefetch_ahead(const GreenletRecord& popped) const noexcept {
+    prefetch_stack_top(popped.ctx.fctx, 2);
     if (GreenletBase* next = head_) {
         const GreenletRecord& n = Runtime::record(*next);
         prefetch_stack_top(n.ctx.fctx, 8);
         if (n.ready_next) __builtin_prefetch(&Runtime::record(*n.ready_next));
     }
-    return g;
 }
 
 GreenletBase* ReadyQueue::pop_at(std::size_t i) noexcept {
