@@ -356,18 +356,10 @@ void Held::restore() noexcept {
     GreenletBase* g = hub->current_greenlet();
     auto& s = Runtime::record(*g);
     if (!s.interrupts.deliver({std::move(e), serial_})) return;  // another one is already on its way
-    // Delivered at the greenlet's next grove wait: wake it once it parks there
-    // (a hub callback runs only after it yields), as the I/O hooks do.
-    std::weak_ptr<GreenletBase> weak = g->weak_from_this();
-    const bool owned = !weak.expired();
+    // Delivered at the greenlet's next grove wait, as the I/O hooks do.
     try {
         InsideHook guard;
-        hub->run_callback([hub, g, weak, owned] {
-            std::shared_ptr<GreenletBase> keep = weak.lock();
-            if (owned && !keep) return;
-            auto& st = Runtime::record(*g);
-            if (detail::begun_alive(st.state) && st.interrupts.any() && st.parked_on) hub->schedule(g);
-        });
+        wake_at_next_wait(*hub, *g);
     } catch (...) {
     }
 }

@@ -58,23 +58,26 @@ bool propagating(const GreenletBase* g) {
     return std::find(t_propagating.begin(), t_propagating.end(), g) != t_propagating.end();
 }
 
-/// Keeps a kill undelivered for the greenlet's next grove wait outside hooks,
-/// and wakes it once it parks there (a hub callback runs only after it yields).
+/// Keeps a kill undelivered for the greenlet's next grove wait outside hooks.
 void rearm_kill(std::exception_ptr e) {
     HubImpl* hub = HubImpl::current();
     GreenletBase* g = hub->current_greenlet();
     Runtime::record(*g).interrupts.deliver({std::move(e), detail::kKillSource});
-    std::weak_ptr<GreenletBase> weak = g->weak_from_this();
+    wake_at_next_wait(*hub, *g);
+}
+
+}  // namespace
+
+void wake_at_next_wait(detail::HubImpl& hub, GreenletBase& g) {
+    std::weak_ptr<GreenletBase> weak = g.weak_from_this();
     const bool owned = !weak.expired();
-    hub->run_callback([hub, g, weak, owned] {
+    hub.run_callback([hub = &hub, g = &g, weak, owned] {
         std::shared_ptr<GreenletBase> keep = weak.lock();
         if (owned && !keep) return;  // died (and was freed) without parking again
         auto& st = Runtime::record(*g);
         if (detail::begun_alive(st.state) && st.interrupts.any() && st.parked_on) hub->schedule(g);
     });
 }
-
-}  // namespace
 
 bool patched() noexcept {
     int v = g_patched.load(std::memory_order_acquire);

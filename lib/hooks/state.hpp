@@ -7,9 +7,12 @@
 
 #include <grove/duration.hpp>
 
-namespace grove::detail {
+namespace grove {
+class GreenletBase;
+namespace detail {
 class HubImpl;
 }
+}  // namespace grove
 
 namespace grove::hooks {
 
@@ -44,6 +47,12 @@ bool kill_pending() noexcept;
 /// `may_propagate` is false (a hook called back from inside libc, such as a
 /// stdio cookie function, where nothing may unwind through libc's frames).
 int interrupted(bool may_propagate = true);
+
+/// After an interrupt was put back for the running greenlet (a kill turned
+/// into ECANCELED, an interrupt a hook held): wakes it once it parks in its
+/// next grove wait, where the interrupt is thrown (a hub callback runs only
+/// after the greenlet yields). May throw std::bad_alloc.
+void wake_at_next_wait(detail::HubImpl& hub, GreenletBase& g);
 
 enum class Dir { Read, Write };
 
