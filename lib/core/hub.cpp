@@ -144,10 +144,8 @@ void HubImpl::destroy_impl() {
 // --- scheduling and switching ----------------------------------------------
 
 void HubImpl::schedule_slow(GreenletBase* g) noexcept {
-    GreenletRecord& r = Runtime::record(*g);
-    if (r.state != GreenletState::New && r.state != GreenletState::Delayed) return;  // queued already, or dead
-    r.state = GreenletState::Scheduled;
-    ready_.push_back(g);
+    const GreenletState s = Runtime::record(*g).state;
+    if (s == GreenletState::New || s == GreenletState::Delayed) schedule_new(g);  // else queued already, or dead
 }
 
 void HubImpl::unschedule(GreenletBase* g) noexcept { ready_.remove(g); }

@@ -172,7 +172,7 @@ public:
         }
     }
     void unschedule(GreenletBase* g) noexcept;
-    /// Puts a greenlet that start() just set going on the ready queue.
+    /// Puts a greenlet whose body has not begun (start(), start_later's timer) on the ready queue.
     void schedule_new(GreenletBase* g) noexcept {
         Runtime::record(*g).state = GreenletState::Scheduled;
         ready_.push_back(g);
