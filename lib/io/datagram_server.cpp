@@ -10,12 +10,9 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <future>
 #include <stdexcept>
 #include <system_error>
-#include <thread>
 #include <unordered_map>
 
 #include <grove/greenlet.hpp>
@@ -52,7 +49,7 @@ bool datagram_gone(int err) { return err == EINTR || err == ECONNREFUSED || err 
 
 void DatagramServer::receive_loop(std::shared_ptr<State> s) {
     std::string buf(s->max_datagram, '\0');
-    Duration backoff{0.01};
+    detail::IntakeBackoff backoff;
     for (;;) {
         Address from;
         std::size_t n;
@@ -63,29 +60,16 @@ void DatagramServer::receive_loop(std::shared_ptr<State> s) {
             if (s->stopping && err == EBADF) return;
             if (datagram_gone(err)) continue;
             if (!out_of_resources(err)) throw;
-            std::fprintf(stderr, "grove: DatagramServer on %s: recvfrom failed: %s; retrying in %.2f s\n",
-                         s->address.str().c_str(), std::strerror(err), backoff.count());
-            grove::sleep(backoff);
-            backoff = std::min(backoff * 2, Duration{1});
+            backoff.wait("DatagramServer", s->address, "recvfrom", err);
             continue;
         }
-        backoff = Duration{0.01};
+        backoff.reset();
         spawn_handler(s, std::string(buf.data(), n), from);
     }
 }
 
 void DatagramServer::spawn_handler(const std::shared_ptr<State>& s, std::string data, const Address& from) {
-    auto body = [data = std::move(data), from, s] { s->handler(data, from); };
-    Ref<GreenletBase> g;
-    if (s->spawner)
-        g = s->spawner->spawn_task(std::move(body));
-    else
-        g = grove::spawn(std::move(body));
-    const std::uint64_t id = s->next_id++;
-    s->handlers.emplace(id, g);
-    g->link([weak = std::weak_ptr<State>(s), id](GreenletBase&) {
-        if (auto st = weak.lock()) st->handlers.erase(id);
-    });
+    detail::spawn_tracked_handler(s, [data = std::move(data), from, s] { s->handler(data, from); });
 }
 
 DatagramServer::DatagramServer(Address address, Handler handler, Spawner* spawner) : state_(std::make_shared<State>()) {
@@ -157,51 +141,18 @@ std::size_t DatagramServer::handler_count() const noexcept { return state_->hand
 // --- DatagramServerThreads ---------------------------------------------------
 
 std::vector<Socket> reuseport_datagram_sockets(const Address& address, std::size_t n) {
-    std::vector<Socket> out;
-    Address bound = address;
-    for (std::size_t i = 0; i < n; ++i) {
-        Socket s(address.family(), SOCK_DGRAM);
-        s.set_reuseaddr();
-        s.set_reuseport();
-        s.bind(bound);
-        if (i == 0) bound = s.getsockname();  // port 0 → the port the kernel chose
-        out.push_back(std::move(s));
-    }
-    return out;
+    return detail::reuseport_sockets(address, n, SOCK_DGRAM, [](Socket&) {});
 }
 
-// Written by start() before its thread runs, then by its own thread only,
-// except `remote`, published through `ready` before start() returns.
-struct DatagramServerThreads::Worker {
-    Socket socket;
-    std::thread thread;
-    std::promise<void> ready;
-    std::shared_ptr<Hub::Remote> remote;  // set before `ready`
-    DatagramServer* server = nullptr;     // the thread's own
-    Ref<GreenletBase> stopper;            // the thread's own
-
+struct DatagramServerThreads::Worker : detail::ServerWorker<DatagramServer> {
     void run(Handler handler) {
-        try {
-            DatagramServer* self = nullptr;
-            DatagramServer server(std::move(socket),
-                                  [handler = std::move(handler), &self](const std::string& data, const Address& from) {
-                                      handler(*self, data, from);
+        // `server` is set before the thread serves, so before any handler runs.
+        serve("DatagramServerThreads", [&] {
+            return DatagramServer(std::move(socket),
+                                  [handler = std::move(handler), this](const std::string& data, const Address& from) {
+                                      handler(*server, data, from);
                                   });
-            self = &server;
-            server.start();
-            this->server = &server;
-            remote = get_hub().remote();
-            ready.set_value();
-            server.serve_forever();
-            if (stopper) stopper->join();
-        } catch (...) {
-            try {
-                ready.set_exception(std::current_exception());
-            } catch (const std::future_error&) {  // already serving: report it
-                std::fputs("grove: DatagramServerThreads: a server thread failed\n", stderr);
-            }
-        }
-        get_hub().destroy();
+        });
     }
 };
 

@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <stdexcept>
 #include <system_error>
@@ -47,7 +46,7 @@ bool connection_gone(int err) { return err == ECONNABORTED || err == EPROTO || e
 }  // namespace
 
 void StreamServer::accept_loop(std::shared_ptr<State> s) {
-    Duration backoff{0.01};
+    detail::IntakeBackoff backoff;
     for (;;) {
         Address peer;
         Socket client;
@@ -58,13 +57,10 @@ void StreamServer::accept_loop(std::shared_ptr<State> s) {
             if (s->stopping && err == EBADF) return;
             if (connection_gone(err)) continue;
             if (!out_of_resources(err)) throw;
-            std::fprintf(stderr, "grove: StreamServer on %s: accept failed: %s; retrying in %.2f s\n",
-                         s->address.str().c_str(), std::strerror(err), backoff.count());
-            grove::sleep(backoff);
-            backoff = std::min(backoff * 2, Duration{1});
+            backoff.wait("StreamServer", s->address, "accept", err);
             continue;
         }
-        backoff = Duration{0.01};
+        backoff.reset();
         spawn_handler(s, std::move(client), peer);
     }
 }
@@ -76,16 +72,7 @@ void StreamServer::spawn_handler(const std::shared_ptr<State>& s, Socket client,
         Socket sock = std::move(*conn);
         s->handler(sock, peer);
     };
-    Ref<GreenletBase> g;
-    if (s->spawner)
-        g = s->spawner->spawn_task(body);
-    else
-        g = grove::spawn(std::move(body));
-    const std::uint64_t id = s->next_id++;
-    s->handlers.emplace(id, g);
-    g->link([weak = std::weak_ptr<State>(s), id](GreenletBase&) {
-        if (auto st = weak.lock()) st->handlers.erase(id);
-    });
+    detail::spawn_tracked_handler(s, std::move(body));
 }
 
 StreamServer::StreamServer(Address address, Handler handler, Spawner* spawner) : state_(std::make_shared<State>()) {

@@ -1,63 +1,19 @@
 // grove internal — ServerThreads: N threads × (hub + StreamServer) on one port.
-//
-// Each Worker is written by start() before its thread runs, then by its own
-// thread only (server, stopper), except `remote`, which is published through
-// the `ready` promise before start() returns and read by stop().
 #include <grove/io/server_threads.hpp>
 
-#include <cstdio>
-#include <exception>
-#include <future>
 #include <stdexcept>
-#include <thread>
-
-#include <grove/greenlet.hpp>
-#include <grove/hub.hpp>
 
 #include "worker_threads.hpp"
 
 namespace grove {
 
 std::vector<Socket> reuseport_listeners(const Address& address, std::size_t n, int backlog) {
-    std::vector<Socket> out;
-    Address bound = address;
-    for (std::size_t i = 0; i < n; ++i) {
-        Socket s(address.family(), SOCK_STREAM);
-        s.set_reuseaddr();
-        s.set_reuseport();
-        s.bind(bound);
-        s.listen(backlog);
-        if (i == 0) bound = s.getsockname();  // port 0 → the port the kernel chose
-        out.push_back(std::move(s));
-    }
-    return out;
+    return detail::reuseport_sockets(address, n, SOCK_STREAM, [backlog](Socket& s) { s.listen(backlog); });
 }
 
-struct ServerThreads::Worker {
-    Socket listener;
-    std::thread thread;
-    std::promise<void> ready;
-    std::shared_ptr<Hub::Remote> remote;  // set before `ready`
-    StreamServer* server = nullptr;       // the thread's own
-    Ref<GreenletBase> stopper;            // the thread's own
-
+struct ServerThreads::Worker : detail::ServerWorker<StreamServer> {
     void run(StreamServer::Handler handler) {
-        try {
-            StreamServer server(std::move(listener), std::move(handler));
-            server.start();
-            this->server = &server;
-            remote = get_hub().remote();
-            ready.set_value();
-            server.serve_forever();
-            if (stopper) stopper->join();
-        } catch (...) {
-            try {
-                ready.set_exception(std::current_exception());
-            } catch (const std::future_error&) {  // already serving: report it
-                std::fputs("grove: ServerThreads: a server thread failed\n", stderr);
-            }
-        }
-        get_hub().destroy();
+        serve("ServerThreads", [&] { return StreamServer(std::move(socket), std::move(handler)); });
     }
 };
 
@@ -74,7 +30,7 @@ void ServerThreads::start() {
     address_ = listeners.front().getsockname();
     for (auto& l : listeners) {
         auto w = std::make_unique<Worker>();
-        w->listener = std::move(l);
+        w->socket = std::move(l);
         workers_.push_back(std::move(w));
     }
     detail::start_worker_threads(workers_, handler_, [this] { stop(Duration::zero()); });

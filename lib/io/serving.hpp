@@ -3,7 +3,11 @@
 // connection or datagram.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -12,10 +16,48 @@
 #include <grove/duration.hpp>
 #include <grove/exceptions.hpp>
 #include <grove/greenlet.hpp>
+#include <grove/io/address.hpp>
+#include <grove/spawner.hpp>
 
 namespace grove::detail {
 
 using Handlers = std::unordered_map<std::uint64_t, Ref<GreenletBase>>;
+
+/// Spawns a handler greenlet running `body` (through the server's Spawner,
+/// if it has one) and keeps it in `s->handlers` until it dies: stop() waits
+/// for, then kills, those still there. `body` is spawned as it is, so error
+/// reports name the server's own lambda.
+template <class State, class Body>
+void spawn_tracked_handler(const std::shared_ptr<State>& s, Body body) {
+    Ref<GreenletBase> g;
+    if (s->spawner)
+        g = s->spawner->spawn_task(std::move(body));
+    else
+        g = grove::spawn(std::move(body));
+    const std::uint64_t id = s->next_id++;
+    s->handlers.emplace(id, g);
+    g->link([weak = std::weak_ptr<State>(s), id](GreenletBase&) {
+        if (auto st = weak.lock()) st->handlers.erase(id);
+    });
+}
+
+/// The intake's pause when the process ran out of fds or memory: says so on
+/// stderr, then sleeps 10 ms, doubling up to 1 s while it lasts.
+class IntakeBackoff {
+public:
+    /// `server` and `call` name what failed, e.g. "StreamServer" and "accept".
+    void wait(const char* server, const Address& address, const char* call, int err) {
+        std::fprintf(stderr, "grove: %s on %s: %s failed: %s; retrying in %.2f s\n", server, address.str().c_str(),
+                     call, std::strerror(err), next_.count());
+        grove::sleep(next_);
+        next_ = std::min(next_ * 2, Duration{1});
+    }
+    /// After a success: the next pause is short again.
+    void reset() noexcept { next_ = Duration{0.01}; }
+
+private:
+    Duration next_{0.01};
+};
 
 /// serve_forever's wait: joins the intake greenlet; a kill or Timeout of
 /// the caller stops the server (`stop()`) before it propagates, and the
