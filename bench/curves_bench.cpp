@@ -51,8 +51,8 @@ constexpr double kSmallMinTime = 0.1;
 
 // Registers `fn` at N = 10 … 10k (auto iterations) and, as more families
 // under the same name, N = 100k and 1M (fixed iterations).
-#define GROVE_CURVE(fn, big_iters)                                                                         \
-    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);                    \
+#define GROVE_CURVE(fn, big_iters)                                                                    \
+    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);                  \
     BENCHMARK(fn)->Arg(100000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond); \
     BENCHMARK(fn)->Arg(1000000)->Iterations(big_iters)->Repetitions(1)->Unit(benchmark::kMillisecond)
 
@@ -283,7 +283,7 @@ void BM_DiagGroveNow(benchmark::State& state) {
 }
 BENCHMARK(BM_DiagGroveNow);
 
-#define GROVE_CHURN(fn)                                                 \
+#define GROVE_CHURN(fn)                                                                           \
     BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000)->MinTime(kSmallMinTime); \
     BENCHMARK(fn)->Arg(1000000)->Repetitions(1)
 GROVE_CHURN(BM_CurveTimerChurn);
@@ -358,7 +358,9 @@ void BM_DiagRawFcontextRing(benchmark::State& state) {
     munmap(mem, bytes);  // the members never return: their stacks are simply dropped
     grove_bench::report_ops(state, static_cast<double>(n));
 }
-BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2, 3, 4, 5}})->MinTime(kSmallMinTime);
+BENCHMARK(BM_DiagRawFcontextRing)
+    ->ArgsProduct({{10, 100, 1000, 10000, 100000}, {0, 1, 2, 3, 4, 5}})
+    ->MinTime(kSmallMinTime);
 // At 1M, not placement 4: huge pages back all 8 GiB of its mapping.
 BENCHMARK(BM_DiagRawFcontextRing)->ArgsProduct({{1000000}, {0, 1, 2, 3, 5}})->Iterations(5)->Repetitions(1);
 

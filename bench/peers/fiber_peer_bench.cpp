@@ -132,8 +132,8 @@ bf::pooled_fixedsize_stack curve_stacks() { return bf::pooled_fixedsize_stack(kS
 // As curves_bench's: 0.1 s per repetition at small N, fixed iterations at
 // N ≥ 100k, 3 repetitions at 100k, 1 at 1M.
 constexpr double kSmallMinTime = 0.1;
-#define FIBER_CURVE(fn, big_iters)                                                                         \
-    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);                    \
+#define FIBER_CURVE(fn, big_iters)                                                                    \
+    BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000)->MinTime(kSmallMinTime);                  \
     BENCHMARK(fn)->Arg(100000)->Iterations(big_iters)->Repetitions(3)->Unit(benchmark::kMillisecond); \
     BENCHMARK(fn)->Arg(1000000)->Iterations(big_iters)->Repetitions(1)->Unit(benchmark::kMillisecond)
 
