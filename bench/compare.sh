@@ -99,6 +99,22 @@ if [ -x "$BUILD/tools/scale/sleepers" ]; then
         "$BUILD/tools/scale/sleepers" 1000000 --no-cleanup >"$OUT/sleepers_1000000.txt" 2>&1 || echo "   sleepers 1M failed"
     fi
 fi
+# The same sleepers on goroutines (issue #18's memory row), right after grove's.
+rm -f "$OUT/go_sleepers_100000.txt" "$OUT/go_sleepers_1000000.txt"
+if command -v go >/dev/null 2>&1 && [ -x "$BUILD/tools/scale/sleepers" ]; then
+    gs="$OUT/go_sleepers"
+    if go build -o "$gs" "$ROOT/bench/peers/go_sleepers.go" 2>"$OUT/go_sleepers.log"; then
+        n=100000; [ "$QUICK" = 1 ] && n=10000
+        echo "== go sleepers $n"
+        "$gs" $n >"$OUT/go_sleepers_100000.txt" 2>&1 || echo "   go sleepers failed"
+        if [ "$ONE_M" = 1 ]; then
+            echo "== go sleepers 1000000"
+            "$gs" 1000000 >"$OUT/go_sleepers_1000000.txt" 2>&1 || echo "   go sleepers 1M failed"
+        fi
+    else
+        echo "   go sleepers failed to build, see $OUT/go_sleepers.log"
+    fi
+fi
 
 if [ -x "$BUILD/tools/net/grove-echo-server" ] && [ -x "$BUILD/tools/net/raw_libev_echo" ] && [ -x "$BUILD/tools/net/grove-loadgen" ]; then
     echo "== echo ($ECHO_SECONDS s per server)"
