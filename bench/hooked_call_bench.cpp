@@ -1,4 +1,5 @@
-// grove-hooks benchmarks: the price of a hooked read()/write() (issue 18).
+// grove-hooks benchmarks: the price of a hooked read()/write() (issue 18), and
+// of readv()/writev() (BM_SocketReadv/Writev: the same 64 bytes in two pieces).
 // One socket call that does not block (data ready / room to write), made
 //   _Libc       through libc's own function (dlsym in libc.so.6: the plain,
 //               unhooked call, in this same binary)
@@ -14,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -34,19 +36,24 @@ using ReadFn = ssize_t (*)(int, void*, size_t);
 using WriteFn = ssize_t (*)(int, const void*, size_t);
 using RecvFn = ssize_t (*)(int, void*, size_t, int);
 using SendFn = ssize_t (*)(int, const void*, size_t, int);
+using VectorFn = ssize_t (*)(int, const iovec*, int);
 
 struct Libc {
     ReadFn read;
     WriteFn write;
     RecvFn recv;
     SendFn send;
+    VectorFn readv;
+    VectorFn writev;
     Libc() {
         void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
         read = reinterpret_cast<ReadFn>(dlsym(libc, "read"));
         write = reinterpret_cast<WriteFn>(dlsym(libc, "write"));
         recv = reinterpret_cast<RecvFn>(dlsym(libc, "recv"));
         send = reinterpret_cast<SendFn>(dlsym(libc, "send"));
-        if (!read || !write || !recv || !send) {
+        readv = reinterpret_cast<VectorFn>(dlsym(libc, "readv"));
+        writev = reinterpret_cast<VectorFn>(dlsym(libc, "writev"));
+        if (!read || !write || !recv || !send || !readv || !writev) {
             std::fprintf(stderr, "libc symbols not found\n");
             std::abort();
         }
@@ -137,11 +144,13 @@ void run(benchmark::State& state, Mode mode, Body body) {
     grove_bench::report_ops(state, 1);
 }
 
-void socket_read(benchmark::State& state, Mode mode) {
+void socket_read(benchmark::State& state, Mode mode, bool vectored = false) {
     Pair p(state.range(0) != 0);
     const ReadFn rd = mode == Mode::Libc ? libc().read : &::read;
+    const VectorFn rdv = mode == Mode::Libc ? libc().readv : &::readv;
     const RecvFn rcv = mode == Mode::LibcDontwait ? libc().recv : nullptr;
     char buf[kChunk];
+    const iovec halves[2] = {{buf, kChunk / 2}, {buf + kChunk / 2, kChunk / 2}};
     run(state, mode, [&](benchmark::State& st) {
         int left = 0;
         for (auto _ : st) {
@@ -152,7 +161,9 @@ void socket_read(benchmark::State& state, Mode mode) {
                 st.ResumeTiming();
             }
             // The stream may hand back a short read at a segment edge: count bytes, not calls.
-            const ssize_t r = rcv ? rcv(p.fd[0], buf, kChunk, MSG_DONTWAIT) : rd(p.fd[0], buf, kChunk);
+            const ssize_t r = rcv        ? rcv(p.fd[0], buf, kChunk, MSG_DONTWAIT)
+                              : vectored ? rdv(p.fd[0], halves, 2)
+                                         : rd(p.fd[0], buf, kChunk);
             if (r != static_cast<ssize_t>(kChunk)) {
                 if (r <= 0) {
                     st.SkipWithError("read failed");
@@ -166,11 +177,13 @@ void socket_read(benchmark::State& state, Mode mode) {
     });
 }
 
-void socket_write(benchmark::State& state, Mode mode) {
+void socket_write(benchmark::State& state, Mode mode, bool vectored = false) {
     Pair p(state.range(0) != 0);
     const WriteFn wr = mode == Mode::Libc ? libc().write : &::write;
+    const VectorFn wrv = mode == Mode::Libc ? libc().writev : &::writev;
     const SendFn snd = mode == Mode::LibcDontwait ? libc().send : nullptr;
     char buf[kChunk] = {};
+    const iovec halves[2] = {{buf, kChunk / 2}, {buf + kChunk / 2, kChunk / 2}};
     run(state, mode, [&](benchmark::State& st) {
         int done = 0;
         for (auto _ : st) {
@@ -180,7 +193,9 @@ void socket_write(benchmark::State& state, Mode mode) {
                 done = 0;
                 st.ResumeTiming();
             }
-            const ssize_t r = snd ? snd(p.fd[1], buf, kChunk, MSG_DONTWAIT) : wr(p.fd[1], buf, kChunk);
+            const ssize_t r = snd        ? snd(p.fd[1], buf, kChunk, MSG_DONTWAIT)
+                              : vectored ? wrv(p.fd[1], halves, 2)
+                                         : wr(p.fd[1], buf, kChunk);
             if (r != static_cast<ssize_t>(kChunk)) {
                 st.SkipWithError("write failed");
                 break;
@@ -200,6 +215,11 @@ void BM_SocketWrite_LibcDontwait(benchmark::State& s) { socket_write(s, Mode::Li
 void BM_SocketWrite_Hooked(benchmark::State& s) { socket_write(s, Mode::Hooked); }
 void BM_SocketWrite_Unpatched(benchmark::State& s) { socket_write(s, Mode::Unpatched); }
 
+void BM_SocketReadv_Libc(benchmark::State& s) { socket_read(s, Mode::Libc, true); }
+void BM_SocketReadv_Hooked(benchmark::State& s) { socket_read(s, Mode::Hooked, true); }
+void BM_SocketWritev_Libc(benchmark::State& s) { socket_write(s, Mode::Libc, true); }
+void BM_SocketWritev_Hooked(benchmark::State& s) { socket_write(s, Mode::Hooked, true); }
+
 BENCHMARK(BM_SocketRead_Libc)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketRead_LibcDontwait)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketRead_Hooked)->Arg(0)->Arg(1);
@@ -208,6 +228,10 @@ BENCHMARK(BM_SocketWrite_Libc)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketWrite_LibcDontwait)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketWrite_Hooked)->Arg(0)->Arg(1);
 BENCHMARK(BM_SocketWrite_Unpatched)->Arg(0)->Arg(1);
+BENCHMARK(BM_SocketReadv_Libc)->Arg(0)->Arg(1);
+BENCHMARK(BM_SocketReadv_Hooked)->Arg(0)->Arg(1);
+BENCHMARK(BM_SocketWritev_Libc)->Arg(0)->Arg(1);
+BENCHMARK(BM_SocketWritev_Hooked)->Arg(0)->Arg(1);
 
 }  // namespace
 

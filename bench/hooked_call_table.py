@@ -31,7 +31,7 @@ def main():
     m = medians(sys.argv[1])
     print("| call | socket | libc ns | hooked ns | hooked/libc | libc MSG_DONTWAIT ns | hook's own ns | unpatched ns | unpatched/libc |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for call in ("Read", "Write"):
+    for call in ("Read", "Write", "Readv", "Writev"):
         for arg, label in SOCKETS.items():
             libc = m.get("BM_Socket%s_Libc/%s" % (call, arg))
             hooked = m.get("BM_Socket%s_Hooked/%s" % (call, arg))
@@ -47,7 +47,8 @@ def main():
             u, ur = cell(unpatched)
             d = "%.0f" % dontwait if dontwait else "-"
             own = "%+.0f" % (hooked - dontwait) if hooked and dontwait else "-"
-            print("| %s() 64 B | %s | %.0f | %s | %s | %s | %s | %s | %s |" % (call.lower(), label, libc, h, hr, d, own, u, ur))
+            size = "2 × 32 B" if call.endswith("v") else "64 B"
+            print("| %s() %s | %s | %.0f | %s | %s | %s | %s | %s | %s |" % (call.lower(), size, label, libc, h, hr, d, own, u, ur))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 // grove-hooks — read, write, readv, writev.
 //
-// Sockets go through recv/send with MSG_DONTWAIT, tried first of all when the
-// fd table knows the fd as a socket (try_socket_first): data ready costs the
-// one syscall the plain call costs. Pipes and ttys use
+// Sockets go through recv/send (recvmsg/sendmsg for the vectored calls) with
+// MSG_DONTWAIT, tried first of all when the fd table knows the fd as a socket
+// (try_socket_first): data ready costs the one syscall the plain call costs. Pipes and ttys use
 // poll-then-call: a zero-timeout poll, then the real call, with no switch in
 // between; writes go out in PIPE_BUF pieces, each of which a writable pipe
 // takes without blocking (a blocking write longer than PIPE_BUF is not atomic
@@ -134,23 +134,51 @@ ssize_t write(int fd, const void* buf, size_t n) {
 }
 
 ssize_t readv(int fd, const iovec* iov, int n) {
+    if (!cooperative()) return real::readv(fd, iov, n);
+    // recvmsg answers a count readv refuses with EMSGSIZE, not readv's EINVAL:
+    // such a call goes to the real readv.
+    const bool valid = n >= 0 && n <= IOV_MAX;
+    auto receive = [&]() -> ssize_t {
+        if (!valid) return real::readv(fd, iov, n);
+        msghdr m{};
+        m.msg_iov = const_cast<iovec*>(iov);
+        m.msg_iovlen = static_cast<size_t>(n);
+        return real::recvmsg(fd, &m, MSG_DONTWAIT);
+    };
+    const ssize_t first = valid ? try_socket_first(fd, receive) : kUntried;
+    if (first >= -1) return first;
     const Plan p = plan_for(fd, Dir::Read);
-    if (!p.cooperate) return real::readv(fd, iov, n);
-    if (p.info.kind == FdKind::Socket) {
-        return retry(fd, Dir::Read, rcv_deadline(p.info), [&] {
-            msghdr m{};
-            m.msg_iov = const_cast<iovec*>(iov);
-            m.msg_iovlen = static_cast<size_t>(n < 0 ? 0 : n);
-            return n < 0 ? real::readv(fd, iov, n) : real::recvmsg(fd, &m, MSG_DONTWAIT);
-        });
+    if (first == kWouldBlock && p.info.kind == FdKind::Socket) {
+        if (p.info.nonblock) return fail(EAGAIN);  // what the real readv says now
+        if (p.cooperate) return retry(fd, Dir::Read, rcv_deadline(p.info), receive, true);
     }
+    if (!p.cooperate) return real::readv(fd, iov, n);
+    if (p.info.kind == FdKind::Socket) return retry(fd, Dir::Read, rcv_deadline(p.info), receive);
     return retry(fd, Dir::Read, std::nullopt,
                  [&]() -> ssize_t { return ready_now(fd, Dir::Read) ? real::readv(fd, iov, n) : fail(EAGAIN); });
 }
 
 ssize_t writev(int fd, const iovec* iov, int n) {
+    if (!cooperative() || n < 0 || n > IOV_MAX) return real::writev(fd, iov, n);
+    const std::size_t total = iov_total(iov, n);
+    auto attempt = [&](std::size_t done) -> ssize_t {  // on a socket: the bytes from `done` on
+        std::vector<iovec> rest;
+        msghdr m{};
+        m.msg_iov = const_cast<iovec*>(iov);
+        m.msg_iovlen = static_cast<size_t>(n);
+        if (done) {
+            rest = iov_slice(iov, n, done, total);
+            m.msg_iov = rest.data();
+            m.msg_iovlen = rest.size();
+        }
+        return real::sendmsg(fd, &m, MSG_DONTWAIT);
+    };
+    const ssize_t first = try_socket_first(fd, [&] { return attempt(0); });
+    if (first == static_cast<ssize_t>(total) || first == -1) return first;
+    // Not tried, no room, or part of a stream write went out.
     const Plan p = plan_for(fd, Dir::Write);
-    if (!p.cooperate || n < 0 || n > IOV_MAX) return real::writev(fd, iov, n);
+    if (const auto r = finish_send(fd, total, first, p, attempt)) return *r;
+    if (!p.cooperate) return real::writev(fd, iov, n);
     return iov_write(fd, p.info, iov, n);
 }
 

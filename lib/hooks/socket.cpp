@@ -1,5 +1,6 @@
 // grove-hooks — the socket calls: recv*, send*, connect, accept*, socket,
 // socketpair, setsockopt/getsockopt.
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -108,9 +109,16 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* a, socklen_t*
 }
 
 ssize_t recvmsg(int fd, msghdr* m, int flags) {
+    if ((flags & MSG_DONTWAIT) || !cooperative()) return real::recvmsg(fd, m, flags);
+    auto receive = [&] { return real::recvmsg(fd, m, flags | MSG_DONTWAIT); };
+    // As recv: MSG_WAITALL's first piece need not be the whole answer.
+    const ssize_t first = (flags & MSG_WAITALL) ? kUntried : try_socket_first(fd, receive);
+    if (first >= -1) return first;
     const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket) return real::recvmsg(fd, m, flags);
-    return retry(fd, Dir::Read, rcv_deadline(p.info), [&] { return real::recvmsg(fd, m, flags | MSG_DONTWAIT); });
+    const bool socket = p.info.kind == FdKind::Socket;
+    if (first == kWouldBlock && socket && p.info.nonblock) return fail(EAGAIN);
+    if (!p.cooperate || !socket) return real::recvmsg(fd, m, flags);
+    return retry(fd, Dir::Read, rcv_deadline(p.info), receive, first == kWouldBlock);
 }
 
 ssize_t send(int fd, const void* buf, size_t n, int flags) {
@@ -124,18 +132,26 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* a, 
 }
 
 ssize_t sendmsg(int fd, const msghdr* m, int flags) {
-    const Plan p = plan_for(fd);
-    if (!p.cooperate || (flags & MSG_DONTWAIT) || p.info.kind != FdKind::Socket) return real::sendmsg(fd, m, flags);
+    // No message, or more pieces than the kernel takes: the real call says why.
+    if ((flags & MSG_DONTWAIT) || !cooperative() || !m || m->msg_iovlen > IOV_MAX) return real::sendmsg(fd, m, flags);
+    const int pieces = static_cast<int>(m->msg_iovlen);
+    const std::size_t total = iov_total(m->msg_iov, pieces);
     auto attempt = [&](std::size_t done) {
+        if (!done) return real::sendmsg(fd, m, flags | MSG_DONTWAIT);
         msghdr part = *m;
-        std::vector<iovec> rest = iov_slice(m->msg_iov, static_cast<int>(m->msg_iovlen), done, SIZE_MAX);
+        std::vector<iovec> rest = iov_slice(m->msg_iov, pieces, done, SIZE_MAX);
         part.msg_iov = rest.data();
         part.msg_iovlen = rest.size();
-        if (done) part.msg_control = nullptr, part.msg_controllen = 0;  // ancillary data went with byte 0
+        part.msg_control = nullptr, part.msg_controllen = 0;  // ancillary data went with byte 0
         return real::sendmsg(fd, &part, flags | MSG_DONTWAIT);
     };
+    const ssize_t first = try_socket_first(fd, [&] { return attempt(0); });
+    if (first == static_cast<ssize_t>(total) || first == -1) return first;
+    const Plan p = plan_for(fd);
+    if (const auto r = finish_send(fd, total, first, p, attempt)) return *r;
+    if (!p.cooperate || p.info.kind != FdKind::Socket) return real::sendmsg(fd, m, flags);
     if (!p.info.stream) return retry(fd, Dir::Write, snd_deadline(p.info), [&] { return attempt(0); });
-    return write_all(fd, iov_total(m->msg_iov, static_cast<int>(m->msg_iovlen)), snd_deadline(p.info), attempt);
+    return write_all(fd, total, snd_deadline(p.info), attempt);
 }
 
 int connect(int fd, const sockaddr* a, socklen_t l) {

@@ -1,13 +1,17 @@
-// Hooks: the socket fast path of read()/write() — one MSG_DONTWAIT call made
+// Hooks: the socket fast path of read()/write() (and readv/writev, recvmsg/
+// sendmsg, recv/send) — one MSG_DONTWAIT call made
 // on the fd table's word alone, before any fstat (lib/hooks/io.hpp,
 // try_socket_first) — gives what the real call gives in the cases where that
 // word is wrong or the first call is not the whole answer.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -139,6 +143,194 @@ TEST_F(HookedSocketIo, AReadWithDataReadyLeavesErrnoAlone) {
     EXPECT_EQ(errno, EINTR);
     EXPECT_EQ(::write(p.a, "de", 2), 2);
     EXPECT_EQ(errno, EINTR);
+}
+
+TEST_F(HookedSocketIo, VectoredCallsOnAFdNumberReusedBehindTheHooksBackUseWhatItIsNow) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ASSERT_EQ(::syscall(SYS_close, sv[0]), 0);
+    ASSERT_EQ(::syscall(SYS_close, sv[1]), 0);
+    int pfd[2];
+    ASSERT_EQ(::syscall(SYS_pipe2, pfd, 0), 0);  // the table still says "socket" for both
+    ASSERT_EQ(pfd[0], std::min(sv[0], sv[1]));
+    char hi[] = "hi";
+    iovec out{hi, 2};
+    ssize_t wrote = 0;
+    auto writer = grove::spawn([&] { wrote = ::writev(pfd[1], &out, 1); });  // runs once the reader waits
+    char a[1], b[4];
+    iovec in[2] = {{a, sizeof a}, {b, sizeof b}};
+    const ssize_t n = ::readv(pfd[0], in, 2);
+    writer->join();
+    EXPECT_EQ(wrote, 2);
+    ASSERT_EQ(n, 2) << "errno " << errno;
+    EXPECT_EQ(a[0], 'h');
+    EXPECT_EQ(b[0], 'i');
+    msghdr m{};
+    m.msg_iov = in;
+    m.msg_iovlen = 1;
+    errno = 0;
+    EXPECT_EQ(::recvmsg(pfd[0], &m, 0), -1);  // what the kernel says of a pipe
+    EXPECT_EQ(errno, ENOTSOCK);
+    errno = 0;
+    EXPECT_EQ(::sendmsg(pfd[1], &m, 0), -1);
+    EXPECT_EQ(errno, ENOTSOCK);
+    ::close(pfd[0]);
+    ::close(pfd[1]);
+}
+
+TEST_F(HookedSocketIo, ABlockingWritevLargerThanTheSocketBufferSendsEveryByteOnceInOrder) {
+    Pair p;
+    const std::vector<char> out = pattern(3 << 19);
+    // Three pieces, so that the kernel's partial writes end inside different ones.
+    iovec pieces[3] = {{const_cast<char*>(out.data()), 1000},
+                       {const_cast<char*>(out.data()) + 1000, (1 << 20) - 1000},
+                       {const_cast<char*>(out.data()) + (1 << 20), out.size() - (1 << 20)}};
+    std::vector<char> in;
+    auto reader = grove::spawn([&] {
+        char buf[16384];
+        iovec one{buf, sizeof buf};
+        ssize_t n;
+        while ((n = ::readv(p.b, &one, 1)) > 0) in.insert(in.end(), buf, buf + n);
+    });
+    EXPECT_EQ(::writev(p.a, pieces, 3), static_cast<ssize_t>(out.size()));
+    ::shutdown(p.a, SHUT_WR);
+    reader->join();
+    EXPECT_EQ(in.size(), out.size());
+    EXPECT_TRUE(in == out);
+}
+
+TEST_F(HookedSocketIo, ALargeSendmsgCarriesItsFileDescriptorOnceWithTheFirstByte) {
+    Pair p;
+    const std::vector<char> out = pattern(1 << 20);
+    int passed[2];
+    ASSERT_EQ(::pipe(passed), 0);
+    ssize_t sent = 0;
+    auto sender = grove::spawn([&] {
+        iovec piece{const_cast<char*>(out.data()), out.size()};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr m{};
+        m.msg_iov = &piece;
+        m.msg_iovlen = 1;
+        m.msg_control = control;
+        m.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &passed[1], sizeof(int));
+        sent = ::sendmsg(p.a, &m, MSG_NOSIGNAL);  // more than the buffer: the rest goes without the fd
+    });
+    std::vector<char> in;
+    int fds_received = 0;
+    int received_fd = -1;
+    while (in.size() < out.size()) {
+        char buf[65536];
+        iovec piece{buf, sizeof buf};
+        alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+        msghdr m{};
+        m.msg_iov = &piece;
+        m.msg_iovlen = 1;
+        m.msg_control = control;
+        m.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(p.b, &m, 0);
+        ASSERT_GT(n, 0) << "errno " << errno;
+        in.insert(in.end(), buf, buf + n);
+        for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (std::size_t i = 0; i < count; ++i) {
+                std::memcpy(&received_fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                ++fds_received;
+                if (fds_received > 1) ::close(received_fd);
+            }
+        }
+    }
+    sender->join();
+    EXPECT_EQ(sent, static_cast<ssize_t>(out.size()));
+    EXPECT_TRUE(in == out);
+    ASSERT_EQ(fds_received, 1) << "the file descriptor went with more than one piece";
+    // It is the pipe's write end: what goes in comes out of passed[0].
+    EXPECT_EQ(::write(received_fd, "x", 1), 1);
+    char c = 0;
+    EXPECT_EQ(::read(passed[0], &c, 1), 1);
+    EXPECT_EQ(c, 'x');
+    ::close(received_fd);
+    ::close(passed[0]);
+    ::close(passed[1]);
+}
+
+TEST_F(HookedSocketIo, ANonBlockingWritevReturnsWhatTheKernelTookThenEagainWithoutYielding) {
+    Pair p;
+    ASSERT_EQ(::fcntl(p.a, F_SETFL, ::fcntl(p.a, F_GETFL) | O_NONBLOCK), 0);
+    bool other_ran = false;
+    auto other = grove::spawn([&] { other_ran = true; });
+    const std::vector<char> out = pattern(1 << 20);
+    iovec pieces[2] = {{const_cast<char*>(out.data()), 10}, {const_cast<char*>(out.data()) + 10, out.size() - 10}};
+    const ssize_t first = ::writev(p.a, pieces, 2);
+    EXPECT_GT(first, 0);
+    EXPECT_LT(first, static_cast<ssize_t>(out.size())) << "a non-blocking writev waited for room";
+    ssize_t r;
+    while ((r = ::writev(p.a, pieces, 2)) > 0) {
+    }
+    EXPECT_EQ(r, -1);
+    EXPECT_EQ(errno, EAGAIN);
+    msghdr m{};
+    m.msg_iov = pieces;
+    m.msg_iovlen = 2;
+    errno = 0;
+    EXPECT_EQ(::sendmsg(p.a, &m, 0), -1);
+    EXPECT_EQ(errno, EAGAIN);
+    char c;
+    iovec one{&c, 1};
+    errno = 0;
+    EXPECT_EQ(::readv(p.a, &one, 1), -1);  // nothing to read either
+    EXPECT_EQ(errno, EAGAIN);
+    m.msg_iov = &one;
+    m.msg_iovlen = 1;
+    errno = 0;
+    EXPECT_EQ(::recvmsg(p.a, &m, 0), -1);
+    EXPECT_EQ(errno, EAGAIN);
+    EXPECT_FALSE(other_ran) << "a non-blocking call yielded";
+    other->join();
+}
+
+TEST_F(HookedSocketIo, VectoredCallsWithDataReadyLeaveErrnoAlone) {
+    Pair p;
+    (void)get_hub();  // a thread without a hub gets the plain calls
+    ASSERT_EQ(::write(p.b, "abcdef", 6), 6);
+    errno = EINTR;  // whatever the caller had
+    char x[2], y[8];
+    iovec in[2] = {{x, sizeof x}, {y, 1}};
+    EXPECT_EQ(::readv(p.a, in, 2), 3);
+    EXPECT_EQ(errno, EINTR);
+    msghdr m{};
+    m.msg_iov = in;
+    m.msg_iovlen = 2;
+    EXPECT_EQ(::recvmsg(p.a, &m, 0), 3);
+    EXPECT_EQ(errno, EINTR);
+    EXPECT_EQ(std::string(x, 2) + y[0], "def");
+    EXPECT_EQ(::writev(p.a, in, 2), 3);
+    EXPECT_EQ(errno, EINTR);
+    EXPECT_EQ(::sendmsg(p.a, &m, 0), 3);
+    EXPECT_EQ(errno, EINTR);
+}
+
+TEST_F(HookedSocketIo, VectoredCallsWithTooManyPiecesFailAsTheRealCallsDo) {
+    Pair p;
+    (void)get_hub();
+    std::vector<iovec> many(IOV_MAX + 1, iovec{nullptr, 0});
+    errno = 0;
+    EXPECT_EQ(::readv(p.a, many.data(), static_cast<int>(many.size())), -1);
+    EXPECT_EQ(errno, EINVAL);
+    errno = 0;
+    EXPECT_EQ(::writev(p.a, many.data(), static_cast<int>(many.size())), -1);
+    EXPECT_EQ(errno, EINVAL);
+    msghdr m{};
+    m.msg_iov = many.data();
+    m.msg_iovlen = many.size();
+    errno = 0;
+    EXPECT_EQ(::sendmsg(p.a, &m, 0), -1);
+    EXPECT_EQ(errno, EMSGSIZE);
 }
 
 }  // namespace
