@@ -13,18 +13,26 @@
 namespace grove::detail {
 
 /// What travels with a switch (lib/core/context.cpp): saved only while suspended.
+/// The sanitizers' handles exist only in their builds: every greenlet's record
+/// holds one ContextState, so each byte here is a byte per idle greenlet.
 struct ContextState {
     void* fctx = nullptr;       // Boost.Context fcontext_t; null while running or before start
     void* eh_caught = nullptr;  // __cxa_eh_globals.caughtExceptions of this greenlet
     unsigned eh_uncaught = 0;   // __cxa_eh_globals.uncaughtExceptions of this greenlet
     int saved_errno = 0;
-    void* stack_base = nullptr;       // lowest usable byte of the stack (the canary sits here)
-    std::size_t stack_size = 0;       // usable bytes above stack_base
-    bool stack_guarded = false;       // a guard page sits below stack_base
-    bool stack_in_arena = false;      // carved from a StackPool arena
+    void* stack_base = nullptr;   // lowest usable byte of the stack (the canary sits here)
+    std::size_t stack_size = 0;   // usable bytes above stack_base
+    bool stack_guarded = false;   // a guard page sits below stack_base
+    bool stack_in_arena = false;  // carved from a StackPool arena
+#if GROVE_ASAN
     void* asan_fake_stack = nullptr;  // ASan's fake-stack handle while suspended
-    void* tsan_fiber = nullptr;       // TSan fiber handle (pooled with the stack)
-    unsigned valgrind_id = 0;         // VALGRIND_STACK_REGISTER id
+#endif
+#if GROVE_TSAN
+    void* tsan_fiber = nullptr;  // TSan fiber handle (pooled with the stack)
+#endif
+#if defined(GROVE_VALGRIND)
+    unsigned valgrind_id = 0;  // VALGRIND_STACK_REGISTER id
+#endif
 };
 
 /// Per-thread values the switch needs; filled once when the hub is made.

@@ -101,7 +101,9 @@ void GreenletBase::start_later(Duration delay) {
     const std::int64_t due =
         deadline && *deadline != Deadline::min() ? detail::to_ns(*deadline) : detail::clock_now_ns();
     // Its timer comes to life here: only a Delayed greenlet has one.
-    hub.arm_timer(Runtime::init_timer(record_->start_timer, &start_timer_fired, this), due);
+    // Made here, not kept in every record: few greenlets start late.
+    if (!record_->start_timer) record_->start_timer = std::make_unique<detail::TimerSlot>();
+    hub.arm_timer(Runtime::init_timer(*record_->start_timer, &start_timer_fired, this), due);
 }
 
 bool GreenletBase::join(std::optional<Duration> timeout) {
@@ -126,7 +128,7 @@ void GreenletBase::kill(std::exception_ptr e, bool block, std::optional<Duration
     if (r.state == GreenletState::New || detail::not_begun(r.state)) {
         // Never begun: it never will. Its outcome is the kill.
         auto keep = r.self;  // `this` may lose its last owner below
-        if (r.state == GreenletState::Delayed) hub.disarm_timer(Runtime::timer(r.start_timer));
+        if (r.state == GreenletState::Delayed) hub.disarm_timer(Runtime::timer(*r.start_timer));
         hub.unschedule(this);
         if (!r.hub) r.hub = &hub;
         if (is_greenlet_exit(e))

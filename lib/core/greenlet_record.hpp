@@ -84,14 +84,14 @@ struct GreenletRecord {
     std::vector<Link> links;
     std::uint64_t next_link_id = 1;
     std::string name;
-    std::uint64_t ident = 0;         // minimal_ident, assigned on first use
-    std::uint64_t parent_ident = 0;  // minimal_ident of the spawner (run-info tree)
-    std::size_t stack_request = 0;   // 0: the configured default
-    std::uint64_t switches = 0;      // times it was switched into
-    std::uint64_t run_ns = 0;        // time spent running (only when its hub measures timing)
-    std::int64_t spawned_at_ns = 0;  // steady clock at start() (only when timing; else 0)
-    TimerSlot start_timer;           // start_later's timer (constructed by start_later: valid while Delayed)
-    void* locals = nullptr;          // its grove::local values (lib/core/local_storage.cpp); null until first use
+    std::uint64_t ident = 0;                 // minimal_ident, assigned on first use
+    std::uint64_t parent_ident = 0;          // minimal_ident of the spawner (run-info tree)
+    std::size_t stack_request = 0;           // 0: the configured default
+    std::uint64_t switches = 0;              // times it was switched into
+    std::uint64_t run_ns = 0;                // time spent running (only when its hub measures timing)
+    std::int64_t spawned_at_ns = 0;          // steady clock at start() (only when timing; else 0)
+    std::unique_ptr<TimerSlot> start_timer;  // start_later's timer (made by start_later: valid while Delayed)
+    void* locals = nullptr;  // its grove::local values (lib/core/local_storage.cpp); null until first use
 };
 
 /// The room greenlet_block_allocate_with_record (lib/core/greenlet_alloc.cpp)

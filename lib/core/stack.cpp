@@ -217,7 +217,9 @@ void StackPool::allocate(ContextState& c, std::size_t size) {
     c.stack_size = slot.size;
     c.stack_guarded = slot.guarded;
     c.stack_in_arena = slot.in_arena;
+#if GROVE_TSAN
     c.tsan_fiber = slot.tsan_fiber;
+#endif
 #if defined(GROVE_VALGRIND)
     c.valgrind_id = VALGRIND_STACK_REGISTER(slot.base, static_cast<char*>(slot.base) + slot.size);
 #endif
@@ -229,7 +231,12 @@ void StackPool::release(ContextState& c) noexcept {
 #if defined(GROVE_VALGRIND)
     VALGRIND_STACK_DEREGISTER(c.valgrind_id);
 #endif
-    Slot slot{c.stack_base, c.stack_size, c.stack_guarded, c.tsan_fiber, c.stack_in_arena};
+#if GROVE_TSAN
+    void* const tsan_fiber = c.tsan_fiber;
+#else
+    void* const tsan_fiber = nullptr;
+#endif
+    Slot slot{c.stack_base, c.stack_size, c.stack_guarded, tsan_fiber, c.stack_in_arena};
     try {
         // LIFO: the newest is the hottest and is reused first. Slots that
         // slide out of the hot window give their memory back, each once; the
