@@ -2,9 +2,9 @@
 //
 // Sockets go through recv/send (recvmsg/sendmsg for the vectored calls) with
 // MSG_DONTWAIT, tried first of all when the fd table knows the fd as a socket
-// (try_socket_first): data ready costs the one syscall the plain call costs. Pipes and ttys use
-// poll-then-call: a zero-timeout poll, then the real call, with no switch in
-// between; writes go out in PIPE_BUF pieces, each of which a writable pipe
+// (try_socket_first): data ready costs the one syscall the plain call costs.
+// Pipes and ttys use poll-then-call: a zero-timeout poll, then the real call,
+// with no switch in between; writes go out in PIPE_BUF pieces, each of which a writable pipe
 // takes without blocking (a blocking write longer than PIPE_BUF is not atomic
 // either, so other writers may interleave the same way).
 #include "io.hpp"
@@ -159,7 +159,8 @@ ssize_t readv(int fd, const iovec* iov, int n) {
 }
 
 ssize_t writev(int fd, const iovec* iov, int n) {
-    if (!cooperative() || n < 0 || n > IOV_MAX) return real::writev(fd, iov, n);
+    // A count or vector the kernel refuses: the real call says why (EINVAL, EFAULT).
+    if (!cooperative() || n < 0 || n > IOV_MAX || (n > 0 && !iov)) return real::writev(fd, iov, n);
     const std::size_t total = iov_total(iov, n);
     auto attempt = [&](std::size_t done) -> ssize_t {  // on a socket: the bytes from `done` on
         std::vector<iovec> rest;

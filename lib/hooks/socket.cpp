@@ -132,8 +132,9 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* a, 
 }
 
 ssize_t sendmsg(int fd, const msghdr* m, int flags) {
-    // No message, or more pieces than the kernel takes: the real call says why.
-    if ((flags & MSG_DONTWAIT) || !cooperative() || !m || m->msg_iovlen > IOV_MAX) return real::sendmsg(fd, m, flags);
+    // No message, no vector, or more pieces than the kernel takes: the real call says why.
+    if ((flags & MSG_DONTWAIT) || !cooperative() || !m || m->msg_iovlen > IOV_MAX || (m->msg_iovlen && !m->msg_iov))
+        return real::sendmsg(fd, m, flags);
     const int pieces = static_cast<int>(m->msg_iovlen);
     const std::size_t total = iov_total(m->msg_iov, pieces);
     auto attempt = [&](std::size_t done) {

@@ -315,7 +315,7 @@ TEST_F(HookedSocketIo, VectoredCallsWithDataReadyLeaveErrnoAlone) {
     EXPECT_EQ(errno, EINTR);
 }
 
-TEST_F(HookedSocketIo, VectoredCallsWithTooManyPiecesFailAsTheRealCallsDo) {
+TEST_F(HookedSocketIo, VectoredCallsWithTooManyPiecesOrNoVectorFailAsTheRealCallsDo) {
     Pair p;
     (void)get_hub();
     std::vector<iovec> many(IOV_MAX + 1, iovec{nullptr, 0});
@@ -331,6 +331,15 @@ TEST_F(HookedSocketIo, VectoredCallsWithTooManyPiecesFailAsTheRealCallsDo) {
     errno = 0;
     EXPECT_EQ(::sendmsg(p.a, &m, 0), -1);
     EXPECT_EQ(errno, EMSGSIZE);
+    // No vector at all: EFAULT, as from the kernel, not a crash in the hook.
+    errno = 0;
+    EXPECT_EQ(::writev(p.a, nullptr, 2), -1);
+    EXPECT_EQ(errno, EFAULT);
+    m.msg_iov = nullptr;
+    m.msg_iovlen = 2;
+    errno = 0;
+    EXPECT_EQ(::sendmsg(p.a, &m, 0), -1);
+    EXPECT_EQ(errno, EFAULT);
 }
 
 }  // namespace
