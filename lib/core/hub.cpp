@@ -264,7 +264,7 @@ void HubImpl::run_loop() {
             if (jump) {
                 // Every greenlet waits on time: the virtual clock jumps to the
                 // earliest due instead of sleeping until it.
-                t_deterministic.virtual_now_ns = std::max(t_deterministic.virtual_now_ns, timers_.top().due_ns);
+                t_deterministic.virtual_now_ns = std::max(t_deterministic.virtual_now_ns, timers_.top_due());
                 fire_due_timers();
             }
             if (jump || !ready_.empty() || !notify_.empty() || !callbacks_.empty() || !idle_waiters_.empty()) continue;
