@@ -266,6 +266,9 @@ private:
     }
     GreenletBase* pop_seeded() noexcept;
     void disarm_armed_timer(HubTimer& t) noexcept;
+    /// What the armed timers add to the loop's count of watchers that keep it
+    /// alive: one hold while any referenced timer is armed (timers.cpp).
+    int timer_holds() const noexcept { return timers_.referenced() > 0 ? 1 : 0; }
     /// Fires every timer due on grove's clock, then asks libev for the next wake-up.
     void fire_due_timers() noexcept;
     void rearm_wakeup() noexcept;

@@ -79,14 +79,15 @@ void TimerHeap::sift_down(std::size_t i, Slot s) noexcept {
 
 // --- the hub's timers ------------------------------------------------------------
 //
-// Referenced timers hold the loop (Loop::hold) while armed, so the loop's
-// count of watchers that keep it alive includes them as it did when each was
-// an ev_timer; the loop's one wake-up timer is itself unreferenced.
+// The heap holds the loop (Loop::hold) once while any referenced timer is
+// armed: the loop's count of what keeps it alive has one for all the timers
+// (HubImpl::timer_holds()), and the loop's one wake-up timer is itself
+// unreferenced. One hold per timer, as when each was an ev_timer, made every
+// arm and every cancel call into libev.
 
 void HubImpl::arm_timer(HubTimer& t, std::int64_t due_ns) {
     disarm_timer(t);
-    timers_.push(t, due_ns);
-    if (t.referenced) loop_.hold();
+    if (timers_.push(t, due_ns)) loop_.hold();
     if (!loop_.wakeup_armed() || due_ns < wakeup_due_ns_) rearm_wakeup();
 }
 
@@ -96,8 +97,7 @@ void HubImpl::arm_timer_after(HubTimer& t, double after) {
 }
 
 void HubImpl::disarm_armed_timer(HubTimer& t) noexcept {
-    timers_.remove(t);
-    if (t.referenced) loop_.release();  // the wake-up may now be early: it finds nothing due and re-arms
+    if (timers_.remove(t)) loop_.release();  // the wake-up may now be early: it finds nothing due and re-arms
 }
 
 void HubImpl::shift_timers(std::int64_t delta_ns) noexcept {
