@@ -64,6 +64,7 @@ gbench fiber bench/fiber_peer_bench
 if have_target bench/curves_bench; then
     ninja -C "$BUILD" bench/curves_bench >/dev/null
     echo "== curves (bench/curves_bench)"
+    rm -f "$OUT/timers.json"  # a later re-run of the timer rows alone (tools/plot_curves.py): superseded
     cf=.; [ "$QUICK" = 1 ] && cf='/(10|100|1000|10000)(/|$)'
     "$BUILD/bench/curves_bench" --benchmark_filter="$cf" --benchmark_repetitions="$REPS" \
         --benchmark_report_aggregates_only=true --benchmark_min_time="$MIN_TIME" --benchmark_format=json \

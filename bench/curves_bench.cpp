@@ -199,19 +199,29 @@ struct RawLibevLoop {
 
 void noop_timer_cb(struct ev_loop*, ev_timer*, int) {}
 
-void BM_CurveLibevTimerArmCancel(benchmark::State& state) {
+// `update_now`: ev_now_update() before each ev_timer_start, as gevent's
+// Timeout.start (update=True) and sleep do, so that a timer counts from the
+// real time it is armed at rather than the loop's cached ev_now(): the same
+// promise grove's Timeout and sleep keep (see BM_DiagGroveNow).
+void run_libev_arm_cancel(benchmark::State& state, bool update_now) {
     const auto n = static_cast<std::size_t>(state.range(0));
     RawLibevLoop l;
     const auto d = timer_durations(n);
     std::unique_ptr<ev_timer[]> timers(new ev_timer[n]);
     for (std::size_t i = 0; i < n; ++i) ev_timer_init(&timers[i], noop_timer_cb, d[i], 0.);
     for (auto _ : state) {
-        for (std::size_t i = 0; i < n; ++i) ev_timer_start(l.loop, &timers[i]);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (update_now) ev_now_update(l.loop);
+            ev_timer_start(l.loop, &timers[i]);
+        }
         for (std::size_t i = 0; i < n; ++i) ev_timer_stop(l.loop, &timers[i]);
     }
     grove_bench::report_ops(state, static_cast<double>(n));
 }
+void BM_CurveLibevTimerArmCancel(benchmark::State& state) { run_libev_arm_cancel(state, false); }
 GROVE_CURVE(BM_CurveLibevTimerArmCancel, 5);
+void BM_DiagLibevTimerArmCancelUpdateNow(benchmark::State& state) { run_libev_arm_cancel(state, true); }
+BENCHMARK(BM_DiagLibevTimerArmCancelUpdateNow)->Arg(10)->Arg(1000)->Arg(1000000);
 
 // With N pending, arm + cancel one more. `early`: its due is before every
 // pending one (a short request timeout among long keep-alives), so it climbs
@@ -250,7 +260,7 @@ void BM_DiagTimerChurnVirtualClock(benchmark::State& state) {
 BENCHMARK(BM_DiagTimerArmCancelVirtualClock)->Arg(10)->Arg(1000)->Arg(1000000);
 BENCHMARK(BM_DiagTimerChurnVirtualClock)->Arg(10)->Arg(1000)->Arg(1000000);
 
-void run_libev_churn(benchmark::State& state, bool early) {
+void run_libev_churn(benchmark::State& state, bool early, bool update_now = false) {
     const auto n = static_cast<std::size_t>(state.range(0));
     RawLibevLoop l;
     const auto d = timer_durations(n + 1024);
@@ -264,6 +274,7 @@ void run_libev_churn(benchmark::State& state, bool early) {
     std::size_t i = 0;
     for (auto _ : state) {
         ev_timer* t = &churn[i++ & 1023];
+        if (update_now) ev_now_update(l.loop);
         ev_timer_start(l.loop, t);
         ev_timer_stop(l.loop, t);
     }
@@ -272,6 +283,8 @@ void run_libev_churn(benchmark::State& state, bool early) {
 }
 void BM_CurveLibevTimerChurn(benchmark::State& state) { run_libev_churn(state, false); }
 void BM_CurveLibevTimerChurnEarly(benchmark::State& state) { run_libev_churn(state, true); }
+void BM_DiagLibevTimerChurnUpdateNow(benchmark::State& state) { run_libev_churn(state, false, true); }
+BENCHMARK(BM_DiagLibevTimerChurnUpdateNow)->Arg(10)->Arg(1000)->Arg(1000000);
 
 // Diagnostic: one read of grove's clock (grove::now(), clock_gettime through
 // the vDSO), which every Timeout::start() pays and ev_timer_start() does not

@@ -6,7 +6,9 @@ libev, as a Markdown table (stdout) and a log-log SVG (python3 stdlib only).
 
 Reads what bench/compare.sh wrote into RESULTS_DIR: curves.json
 (bench/curves_bench), fiber.json (bench/peers/fiber_peer_bench) and go.json
-(bench/peers/go_bench.go); any of them may be missing. One panel per shape,
+(bench/peers/go_bench.go); any of them may be missing. A timers.json there (a
+later curves_bench run of the timer rows alone, grove's and raw libev's in one
+binary) replaces curves.json's rows of the same name. One panel per shape,
 N on x, CPU ns per operation on y, both logarithmic.
 """
 import importlib.util
@@ -63,6 +65,7 @@ def by_bench_and_n(gbench):
 def collect(d):
     cmp = load_compare()
     grove = by_bench_and_n(cmp.load_gbench(os.path.join(d, "curves.json")))
+    grove.update(by_bench_and_n(cmp.load_gbench(os.path.join(d, "timers.json"))))
     fiber = by_bench_and_n(cmp.load_gbench(os.path.join(d, "fiber.json")))
     try:
         go_json = cmp.load_json(os.path.join(d, "go.json"))

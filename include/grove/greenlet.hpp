@@ -387,7 +387,9 @@ void killall(const Range& greenlets, std::exception_ptr e = {}, bool block = tru
 }
 
 /// Sleeps `d` cooperatively. `d <= 0` yields: every other ready greenlet runs
-/// once before this one resumes. Interrupted by kill/Timeout.
+/// once before this one resumes. Interrupted by kill/Timeout. `d` counts from
+/// grove::now() read at the call (as gevent's sleep updates the loop's time
+/// first), so it never ends early, however long this greenlet ran before.
 void sleep(Duration d = Duration::zero());
 
 /// Resumes when the hub has nothing else to do (no ready greenlet, no pending

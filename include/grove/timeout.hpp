@@ -42,6 +42,9 @@ public:
     Timeout& operator=(const Timeout&) = delete;
 
     /// Arms the guard for the current greenlet (re-arms if already pending).
+    /// Its seconds count from grove::now() read here (as gevent's start()
+    /// updates the loop's time first), not from the hub's last look at the
+    /// clock: it never fires early, however long the greenlet ran before.
     void start();
     /// Disarms it; a no-op if not pending. Never switches.
     void cancel() noexcept;

@@ -9,6 +9,7 @@
 #include "internal.hpp"
 
 #include <cstdint>
+#include <ctime>
 
 #include <grove/duration.hpp>
 
@@ -25,8 +26,12 @@ struct DeterministicState {
 // (no call to a TLS init function first).
 [[gnu::tls_model("initial-exec")]] extern constinit thread_local DeterministicState t_deterministic;
 
+/// Clock::now() in nanoseconds. libstdc++'s steady_clock is CLOCK_MONOTONIC;
+/// asking for it here skips a call into libstdc++ on every timer armed.
 inline std::int64_t real_now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
 /// grove::now() in nanoseconds.

@@ -264,7 +264,7 @@ void HubImpl::run_loop() {
             if (jump) {
                 // Every greenlet waits on time: the virtual clock jumps to the
                 // earliest due instead of sleeping until it.
-                t_deterministic.virtual_now_ns = std::max(t_deterministic.virtual_now_ns, timers_.top().due_ns);
+                t_deterministic.virtual_now_ns = std::max(t_deterministic.virtual_now_ns, timers_.top_due());
                 fire_due_timers();
             }
             if (jump || !ready_.empty() || !notify_.empty() || !callbacks_.empty() || !idle_waiters_.empty()) continue;
@@ -290,8 +290,9 @@ GreenletBase* HubImpl::pop_seeded() noexcept { return ready_.pop_at(next_random(
 
 bool HubImpl::poll_then_only_time_can_wake() {
     const int active = loop_.poll_nowait();  // first lets in I/O that is already there
+    // Only time can wake someone when the timers' hold is all that keeps the loop alive.
     return ready_.empty() && notify_.empty() && callbacks_.empty() && idle_waiters_.empty() &&
-           active == timers_.referenced() && !timers_.empty();
+           active == timer_holds() && !timers_.empty();
 }
 
 void HubImpl::catch_up_virtual_clock() noexcept {

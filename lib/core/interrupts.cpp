@@ -43,10 +43,6 @@ Interrupt PendingInterrupts::take() noexcept {
     return out;
 }
 
-void PendingInterrupts::withdraw(std::uint64_t source) noexcept {
-    if (any() && slot_.source == source) (void)take();
-}
-
 void PendingInterrupts::withdraw(Timeout& t) noexcept {
     auto& delivery = Runtime::timeout_delivery(t);
     if (delivery == TimeoutDelivery::InSlot && slot_timeout_ == &t) {

@@ -59,7 +59,10 @@ public:
     Interrupt take() noexcept;
     /// The interrupt from `source` is void (its guard is gone, the signal
     /// wait ended): dropped if it is the one waiting.
-    void withdraw(std::uint64_t source) noexcept;
+    void withdraw(std::uint64_t source) noexcept {
+        if (any() && slot_.source == source) [[unlikely]]
+            (void)take();
+    }
     /// `t` is cancelled: out of the slot and the queue.
     void withdraw(Timeout& t) noexcept;
     /// At death: all go (queued Timeouts forget this greenlet).

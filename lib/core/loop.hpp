@@ -10,13 +10,14 @@
 // "referenced", and a run of the loop returns that count; the hub raises
 // LoopExit (or lets Hub::join return) when it is zero and nobody is ready. Each
 // kind of watcher states here, once, whether it keeps the loop alive:
-//  - the wake-up timer and the async inbox: never (a referenced HubTimer
-//    holds the loop itself while armed);
+//  - the wake-up timer and the async inbox: never (the timer heap holds the
+//    loop itself, once, while any referenced HubTimer is armed);
 //  - signal handlers: never;
 //  - an fd wait: while some greenlet waits on the fd (an idle watcher kept
 //    registered for a Socket is unreferenced);
 //  - the hooks' poll/select watchers: while they exist;
-//  - hold()/release(): ThreadPool work, KeepAlive, armed referenced timers.
+//  - hold()/release(): ThreadPool work, KeepAlive, the timer heap (one hold
+//    while it has a referenced timer armed, however many).
 #pragma once
 
 #include <cstddef>
@@ -68,8 +69,8 @@ public:
     int block_once() noexcept;
 
     /// Something outside the watchers keeps the loop alive until the
-    /// matching release(): ThreadPool work, Hub::KeepAlive, armed referenced
-    /// timers. Hub's thread only.
+    /// matching release(): ThreadPool work, Hub::KeepAlive, the timer heap
+    /// (one hold while any referenced timer is armed). Hub's thread only.
     void hold() noexcept;
     void release() noexcept;
 

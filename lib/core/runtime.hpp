@@ -207,7 +207,9 @@ public:
     void arm_timer(HubTimer& t, std::int64_t due_ns);
     /// Arms `t` to fire `after` seconds from now (<= 0: at the next loop turn).
     void arm_timer_after(HubTimer& t, double after);
-    void disarm_timer(HubTimer& t) noexcept;
+    void disarm_timer(HubTimer& t) noexcept {
+        if (t.armed()) disarm_armed_timer(t);
+    }
     std::size_t armed_timers() const noexcept { return timers_.size(); }
     /// Leaves or enters virtual time: moves every armed due by `delta_ns`.
     void shift_timers(std::int64_t delta_ns) noexcept;
@@ -263,6 +265,10 @@ private:
         return ready_.pop_front();
     }
     GreenletBase* pop_seeded() noexcept;
+    void disarm_armed_timer(HubTimer& t) noexcept;
+    /// What the armed timers add to the loop's count of watchers that keep it
+    /// alive: one hold while any referenced timer is armed (timers.cpp).
+    int timer_holds() const noexcept { return timers_.referenced() > 0 ? 1 : 0; }
     /// Fires every timer due on grove's clock, then asks libev for the next wake-up.
     void fire_due_timers() noexcept;
     void rearm_wakeup() noexcept;

@@ -12,7 +12,9 @@ using detail::HubImpl;
 using detail::Runtime;
 
 namespace {
-thread_local std::uint64_t t_serial = 0;
+// constinit and initial-exec: a plain %fs-relative increment (a thread_local of
+// a shared library with the default model costs a call to __tls_get_addr).
+[[gnu::tls_model("initial-exec")]] constinit thread_local std::uint64_t t_serial = 0;
 
 void timeout_fired(detail::HubTimer& t) noexcept { Runtime::timeout_fired(*static_cast<Timeout*>(t.data)); }
 }  // namespace
@@ -31,7 +33,7 @@ Timeout::Timeout(std::optional<Duration> seconds, std::exception_ptr e, bool sta
 Timeout::~Timeout() { cancel(); }
 
 void Timeout::start() {
-    cancel();
+    if (serial_) cancel();  // never started: nothing armed, fired or held back to cancel
     HubImpl& hub = HubImpl::get();
     hub.check_may_block("Timeout::start");
     owner_ = hub.current_greenlet();
@@ -44,8 +46,8 @@ void Timeout::start() {
 }
 
 void Timeout::cancel() noexcept {
+    HubImpl* hub = HubImpl::current();
     if (armed_) {
-        HubImpl* hub = HubImpl::current();
         if (hub) hub->disarm_timer(Runtime::timer(timer_));
         armed_ = false;
     }
@@ -54,7 +56,7 @@ void Timeout::cancel() noexcept {
     // another interrupt came first): the guard is gone, so is its error.
     if (delivery_ != detail::TimeoutDelivery::None) {
         Runtime::record(*owner_).interrupts.withdraw(*this);
-    } else if (HubImpl* hub = HubImpl::current(); serial_ && hub && owner_ == hub->current_greenlet()) {
+    } else if (serial_ && hub && owner_ == hub->current_greenlet()) {
         Runtime::record(*owner_).interrupts.withdraw(serial_);  // a hook held its error and gave it back
     }
 }

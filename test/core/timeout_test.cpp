@@ -213,5 +213,48 @@ TEST_F(TimeoutTest, AQueuedTimeoutWhoseGuardIsGoneIsNeverThrown) {
     EXPECT_EQ(thrown, 1);
 }
 
+// Runs for `d` without yielding: the hub takes no turn meanwhile.
+void compute_for(Duration d) {
+    const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(d);
+    while (Clock::now() < end) {
+    }
+}
+
+// A Timeout counts from its start() on the real clock, as gevent's does (its
+// Timeout.start and sleep update the loop's time first), not from the hub's
+// last look at the clock: armed after a long computation, it would otherwise
+// fire early by that long. (29 ms, not 30: the due is rounded to whole ns.)
+TEST_F(TimeoutTest, CountsFromItsStartNotFromTheHubsLastTurn) {
+    sleep();  // the hub takes a turn now, then none for 60 ms
+    compute_for(60ms);
+    const auto t0 = Clock::now();
+    EXPECT_THROW(
+        {
+            Timeout t(30ms);
+            sleep(5s);
+        },
+        TimeoutError);
+    EXPECT_GE(Clock::now() - t0, 29ms);
+}
+
+TEST_F(TimeoutTest, SleepCountsFromItsCallNotFromTheHubsLastTurn) {
+    sleep();
+    compute_for(60ms);
+    const auto t0 = Clock::now();
+    sleep(30ms);
+    EXPECT_GE(Clock::now() - t0, 29ms);
+}
+
+// grove::now() is Clock::now() outside deterministic mode (grove/duration.hpp).
+TEST_F(TimeoutTest, GrovesClockIsTheSteadyClock) {
+    for (int i = 0; i < 1000; ++i) {
+        const auto before = Clock::now();
+        const auto ours = now();
+        const auto after = Clock::now();
+        ASSERT_LE(before, ours);
+        ASSERT_LE(ours, after);
+    }
+}
+
 }  // namespace
 }  // namespace grove
