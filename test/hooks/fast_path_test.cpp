@@ -332,8 +332,9 @@ TEST_F(HookedSocketIo, VectoredCallsWithTooManyPiecesOrNoVectorFailAsTheRealCall
     EXPECT_EQ(::sendmsg(p.a, &m, 0), -1);
     EXPECT_EQ(errno, EMSGSIZE);
     // No vector at all: EFAULT, as from the kernel, not a crash in the hook.
+    const iovec* volatile no_vector = nullptr;  // volatile: not a null the compiler rejects at build time
     errno = 0;
-    EXPECT_EQ(::writev(p.a, nullptr, 2), -1);
+    EXPECT_EQ(::writev(p.a, no_vector, 2), -1);
     EXPECT_EQ(errno, EFAULT);
     m.msg_iov = nullptr;
     m.msg_iovlen = 2;
