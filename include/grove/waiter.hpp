@@ -39,10 +39,11 @@ class Waiter;
 class WaitList;
 
 namespace detail {
-/// Opaque room for one libev timer inside objects that live in public headers
-/// (lib/ static_asserts that it fits), so arming a timeout allocates nothing.
+/// Opaque room for one of the hub's timers inside objects that live in public
+/// headers (lib/ static_asserts that it fits), so arming a timeout allocates
+/// nothing. Sized to the timer exactly: it is in every Waiter and Timeout.
 struct alignas(8) TimerSlot {
-    unsigned char bytes[64];
+    unsigned char bytes[32];
 };
 struct Runtime;
 /// What kind of wait a Waiter is, for the runtime's own diagnostics
