@@ -95,14 +95,15 @@ void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
 void GreenletBase::start_later(Duration delay) {
     if (record_->state != GreenletState::New) return;
     const auto deadline = detail::deadline_after(delay, "GreenletBase::start_later");
+    // Its timer's room is made here, not kept in every record (few greenlets
+    // start late), and before start(): out of memory leaves it not started.
+    record_->start_timer = std::make_unique<detail::TimerSlot>();
     start();
     auto& hub = *static_cast<HubImpl*>(record_->hub);
     hub.unschedule(this);  // Scheduled -> Delayed
     const std::int64_t due =
         deadline && *deadline != Deadline::min() ? detail::to_ns(*deadline) : detail::clock_now_ns();
     // Its timer comes to life here: only a Delayed greenlet has one.
-    // Made here, not kept in every record: few greenlets start late.
-    if (!record_->start_timer) record_->start_timer = std::make_unique<detail::TimerSlot>();
     hub.arm_timer(Runtime::init_timer(*record_->start_timer, &start_timer_fired, this), due);
 }
 
