@@ -21,21 +21,34 @@ struct Model {
     std::vector<std::int64_t> due;  // per timer, while armed
 };
 
+/// Arms timers[i] for `due`, in the heap and in the model.
+void arm(TimerHeap& heap, Model& m, std::vector<HubTimer>& timers, std::size_t i, std::int64_t due) {
+    HubTimer& t = timers[i];
+    heap.push(t, due);
+    ASSERT_TRUE(t.armed());
+    ASSERT_TRUE(m.keys.emplace(due, t.order).second);
+    m.due[i] = due;
+}
+
+/// Removes the heap's top, as the hub does when it fires, checking that it is
+/// the model's earliest (due, armed order) and that the heap's bookkeeping follows.
+void remove_earliest(TimerHeap& heap, Model& m, std::vector<HubTimer>& timers) {
+    ASSERT_FALSE(m.keys.empty());
+    const auto [due, order] = *m.keys.begin();
+    HubTimer& top = heap.top();
+    ASSERT_EQ(heap.top_due(), due);
+    ASSERT_EQ(top.order, order);
+    ASSERT_EQ(heap.due(top), m.due[static_cast<std::size_t>(&top - timers.data())]);
+    m.keys.erase(m.keys.begin());
+    heap.remove(top);
+    ASSERT_FALSE(top.armed());
+    ASSERT_EQ(heap.size(), m.keys.size());
+}
+
 /// Empties the heap from its top, checking that timers come out in (due,
-/// armed order) order and that the heap's bookkeeping follows.
+/// armed order) order.
 void drain_in_order(TimerHeap& heap, Model& m, std::vector<HubTimer>& timers) {
-    while (!heap.empty()) {
-        ASSERT_FALSE(m.keys.empty());
-        const auto [due, order] = *m.keys.begin();
-        HubTimer& top = heap.top();
-        ASSERT_EQ(heap.top_due(), due);
-        ASSERT_EQ(top.order, order);
-        ASSERT_EQ(heap.due(top), m.due[static_cast<std::size_t>(&top - timers.data())]);
-        m.keys.erase(m.keys.begin());
-        heap.remove(top);
-        ASSERT_FALSE(top.armed());
-        ASSERT_EQ(heap.size(), m.keys.size());
-    }
+    while (!heap.empty()) ASSERT_NO_FATAL_FAILURE(remove_earliest(heap, m, timers));
     EXPECT_TRUE(m.keys.empty());
 }
 
@@ -53,22 +66,14 @@ TEST(TimerHeap, KeepsDueThenArmedOrderUnderRandomArmAndCancel) {
         const auto i = static_cast<std::size_t>(&t - timers.data());
         const auto roll = rng() % 8;
         if (!t.armed() && roll < 5) {
-            const auto due = static_cast<std::int64_t>(rng() % 500) - 100;
-            heap.push(t, due);
-            ASSERT_TRUE(t.armed());
-            ASSERT_TRUE(m.keys.emplace(due, t.order).second);
-            m.due[i] = due;
+            ASSERT_NO_FATAL_FAILURE(arm(heap, m, timers, i, static_cast<std::int64_t>(rng() % 500) - 100));
         } else if (t.armed()) {
             ASSERT_EQ(heap.due(t), m.due[i]);
             ASSERT_EQ(m.keys.erase({m.due[i], t.order}), 1u);
             heap.remove(t);
             ASSERT_FALSE(t.armed());
         } else if (!heap.empty()) {  // fire the earliest, as the hub does
-            const auto [due, order] = *m.keys.begin();
-            ASSERT_EQ(heap.top_due(), due);
-            ASSERT_EQ(heap.top().order, order);
-            m.keys.erase(m.keys.begin());
-            heap.remove(heap.top());
+            ASSERT_NO_FATAL_FAILURE(remove_earliest(heap, m, timers));
         }
         ASSERT_EQ(heap.size(), m.keys.size());
         if (!heap.empty()) {
@@ -121,12 +126,8 @@ TEST(TimerHeap, ShiftMovesEveryDueAndKeepsTheOrder) {
     Model m;
     m.due.assign(kTimers, 0);
     std::mt19937_64 rng(7);
-    for (std::size_t i = 0; i < kTimers; ++i) {
-        const auto due = static_cast<std::int64_t>(rng() % 1000);
-        heap.push(timers[i], due);
-        m.keys.emplace(due, timers[i].order);
-        m.due[i] = due;
-    }
+    for (std::size_t i = 0; i < kTimers; ++i)
+        ASSERT_NO_FATAL_FAILURE(arm(heap, m, timers, i, static_cast<std::int64_t>(rng() % 1000)));
     constexpr std::int64_t kDelta = -1'000'000'007;
     heap.shift(kDelta);
     Model shifted;
