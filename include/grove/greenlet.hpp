@@ -50,6 +50,22 @@ struct SpawnOptions {
     std::size_t stack_size = 0;
     /// The greenlet's name (GreenletBase::name()); empty: "Greenlet-<ident>".
     std::string name;
+    /// Compact mode, for greenlets that spend their life parked (a million idle
+    /// connections): while it waits, its used stack is copied to the heap and
+    /// the stack's pages go back to the kernel, so an idle compact greenlet costs
+    /// the bytes its stack really holds (~1 KB asleep) instead of a page or more.
+    /// Each park and resume then costs a copy, a page fault and a madvise (a few
+    /// µs: bench/RESULTS.md), so leave it off for greenlets that switch often.
+    /// Empty: the hub's default (Hub::set_compact_default, off).
+    ///
+    /// The rule: while a compact greenlet waits, nothing may read or write its
+    /// stack. A wait that has grove objects on that stack (a Waiter, WaitNode,
+    /// WaitList, Timeout, hence any grove Event, Lock, Queue...) keeps it in place,
+    /// so grove never breaks the rule itself; what it cannot see is a pointer of
+    /// your own to a local of a waiting compact greenlet, given to another
+    /// greenlet or thread. Such an access reads zeros and its writes are lost
+    /// (AddressSanitizer reports it). grove::sleep is built to be compact.
+    std::optional<bool> compact = std::nullopt;  // initialized: {size, name} stays warning-free
 };
 
 /// The non-template base of every greenlet (gevent.Greenlet without the

@@ -53,6 +53,11 @@ public:
     /// Greenlets started on this hub and not yet dead.
     std::size_t live_count() const noexcept;
 
+    /// Whether greenlets started on this hub from now on are compact when their
+    /// SpawnOptions do not say (see SpawnOptions::compact). Off by default.
+    void set_compact_default(bool on) noexcept;
+    bool compact_default() const noexcept;
+
     /// Queues `fn` to run on the hub at its next turn (same thread; never
     /// switches). `fn` must not block; if it throws, the error is reported.
     void run_callback(std::function<void()> fn);

@@ -57,10 +57,10 @@ class WaitNode {
 public:
     /// A node for `waiter`, on no list yet (link it with WaitList::push_back).
     /// Non-copyable: lists point at it.
-    explicit WaitNode(Waiter& waiter) noexcept : waiter_(&waiter) {}
+    explicit WaitNode(Waiter& waiter) noexcept;
     WaitNode(const WaitNode&) = delete;
     WaitNode& operator=(const WaitNode&) = delete;
-    virtual ~WaitNode() { unlink(); }
+    virtual ~WaitNode();
 
     /// Whether the node is on a list.
     bool linked() const noexcept { return list_ != nullptr; }
@@ -88,7 +88,7 @@ private:
 /// Semaphore, a Greenlet's joiners...). Never switches.
 class WaitList {
 public:
-    WaitList() = default;
+    WaitList() noexcept;
     WaitList(const WaitList&) = delete;
     WaitList& operator=(const WaitList&) = delete;
     /// Unlinks any nodes still on the list; their waiters are not woken.

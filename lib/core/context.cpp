@@ -12,6 +12,7 @@
 
 #include <boost/context/detail/fcontext.hpp>
 
+#include "compact.hpp"
 #include "stack.hpp"
 
 #if GROVE_ASAN
@@ -157,10 +158,13 @@ inline void sanitizer_arrived(ContextState& self) noexcept {
 // stack that `after` frees).
 inline void arrived(bctx::transfer_t t) noexcept {
     const Handoff h = *static_cast<const Handoff*>(t.data);
-    if (h.from)
+    if (h.from) {
         h.from->fctx = t.fctx;
-    else
+        if (h.from->copy_out) [[unlikely]]  // a compact greenlet parked: its stack is still now
+            compact_copy_out(*h.from);
+    } else {
         h.after(h.arg);
+    }
 }
 
 // First frame of every greenlet stack. Never returns: `t_entry` ends with
@@ -207,6 +211,8 @@ void context_make(ContextState& c, void (*entry)()) {
 void context_switch(ContextState& from, ContextState& to) noexcept {
     if (!from.stack_guarded) check_canary(from, "a greenlet");
     save_thread_state(from);
+    if (to.copy) [[unlikely]]
+        compact_copy_in(to);
     sanitizer_leave(from, to, false);
     bctx::fcontext_t target = to.fctx;
     to.fctx = nullptr;
@@ -221,6 +227,8 @@ void context_switch(ContextState& from, ContextState& to) noexcept {
 void context_exit(ContextState& from, ContextState& to, void (*after)(void*), void* arg) noexcept {
     if (!from.stack_guarded) check_canary(from, "a dying greenlet");
     Handoff handoff{nullptr, after, arg};
+    if (to.copy) [[unlikely]]
+        compact_copy_in(to);
     sanitizer_leave(from, to, true);
     bctx::fcontext_t target = to.fctx;
     to.fctx = nullptr;

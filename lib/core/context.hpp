@@ -9,6 +9,7 @@
 #include "internal.hpp"
 
 #include <cstddef>
+#include <cstdint>
 
 namespace grove::detail {
 
@@ -24,6 +25,12 @@ struct ContextState {
     std::size_t stack_size = 0;   // usable bytes above stack_base
     bool stack_guarded = false;   // a guard page sits below stack_base
     bool stack_in_arena = false;  // carved from a StackPool arena
+    // Compact greenlets (lib/core/compact.hpp): their used stack is copied
+    // out to `copy` and the pages given back while they are parked.
+    bool compact = false;      // fixed at start()
+    bool copy_out = false;     // set by the switch away from it: the arriving side copies it out
+    std::uint32_t pins = 0;    // grove wait objects on its stack; while any, it stays in place
+    void* copy = nullptr;      // its stack bytes while copied out, else null
 #if GROVE_ASAN
     void* asan_fake_stack = nullptr;  // ASan's fake-stack handle while suspended
 #endif

@@ -3,6 +3,7 @@
 // after its death (the stack's release, the report and its links).
 #include <cstdio>
 #include <atomic>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -65,6 +66,8 @@ Hub* GreenletBase::hub() const noexcept { return record_->hub; }
 void GreenletBase::set_options(SpawnOptions options) {
     if (started()) throw std::logic_error("grove: GreenletBase::set_options: the greenlet was already started");
     record_->stack_request = options.stack_size;
+    record_->compact_chosen = options.compact.has_value();
+    record_->ctx.compact = options.compact.value_or(false);
     if (!options.name.empty()) record_->name = std::move(options.name);
 }
 
@@ -84,6 +87,7 @@ void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
     HubImpl& hub = HubImpl::get();
     r.self = std::move(self);
     r.hub = &hub;
+    if (!r.compact_chosen) r.ctx.compact = hub.compact_default();
     GreenletBase& parent = *hub.current_greenlet();
     r.parent_ident = parent.minimal_ident();
     if (hub.timing()) r.spawned_at_ns = detail::real_now_ns();
@@ -268,6 +272,13 @@ void killall(const std::vector<Ref<GreenletBase>>& greenlets, std::exception_ptr
 void sleep(Duration d) {
     HubImpl& hub = HubImpl::get();
     if (d.count() > 0) {
+        if (Runtime::record(*hub.current_greenlet()).ctx.compact) [[unlikely]] {
+            // On the heap, so that nothing the hub touches while it sleeps is
+            // on its stack: it can be copied out (lib/core/compact.hpp).
+            const auto w = std::make_unique<Waiter>("sleep");
+            w->wait(d);
+            return;
+        }
         Waiter w("sleep");
         w.wait(d);
         return;

@@ -71,6 +71,7 @@ struct GreenletRecord {
     bool is_hub = false;                 // the hub's loop fiber
     bool reported = false;               // its unhandled error was reported
     bool co_allocated = false;           // lives in its greenlet's allocation block (not freed on its own)
+    bool compact_chosen = false;         // SpawnOptions::compact was given (ctx.compact holds it)
     GreenletBase* ready_prev = nullptr;  // valid while on_ready_queue(state)
     GreenletBase* ready_next = nullptr;
     GreenletBase* live_prev = nullptr;  // hub's list of started, not yet dead greenlets

@@ -26,6 +26,7 @@
 #include <grove/config.hpp>
 
 #include "clock.hpp"
+#include "compact.hpp"
 #include "context.hpp"
 #include "local_storage.hpp"
 #include "report.hpp"
@@ -198,11 +199,16 @@ void HubImpl::switch_to(GreenletBase* next) noexcept {
         return;
     }
     GreenletRecord& to = Runtime::record(*next);
+    GreenletRecord& from = Runtime::record(*cur);
+    // A compact greenlet leaving for a wait (not a yield: it is not back on
+    // the queue) with nothing of grove's pinned to its stack is copied out.
+    if (from.ctx.compact) [[unlikely]]
+        from.ctx.copy_out = from.ctx.pins == 0 && from.state == GreenletState::Begun;
     to.state = GreenletState::Begun;  // off the queue, if it came from there
     current_ = next;
     ++to.switches;
     note_switch(cur);
-    context_switch(Runtime::record(*cur).ctx, to.ctx);
+    context_switch(from.ctx, to.ctx);
     // Returns here when someone switches back to `cur`; they set current_.
     if (probe_) [[unlikely]]
         answer_probes(cur);
@@ -271,6 +277,7 @@ void HubImpl::run_loop() {
         }
         // The loop returns the count of active watchers that keep it alive:
         // with none, it polls once without blocking and nothing can ever wake anyone.
+        compact_flush();  // idle: the pages of stacks copied out go back now, not at the next batch
         polling_.store(true, std::memory_order_relaxed);
         if (virtual_clock) blocked_since_ns_ = real_now_ns();
         const int active = loop_.block_once();

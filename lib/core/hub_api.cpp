@@ -25,6 +25,8 @@ struct ev_loop* Hub::loop() const noexcept {
 bool Hub::join(std::optional<Duration> timeout) { return static_cast<HubImpl*>(this)->join_impl(timeout); }
 void Hub::destroy() { static_cast<HubImpl*>(this)->destroy_impl(); }
 std::size_t Hub::live_count() const noexcept { return static_cast<const HubImpl*>(this)->live_count(); }
+void Hub::set_compact_default(bool on) noexcept { static_cast<HubImpl*>(this)->set_compact_default(on); }
+bool Hub::compact_default() const noexcept { return static_cast<const HubImpl*>(this)->compact_default(); }
 void Hub::run_callback(std::function<void()> fn) { static_cast<HubImpl*>(this)->add_callback(std::move(fn)); }
 
 bool Hub::Remote::post(std::function<void()> fn) {

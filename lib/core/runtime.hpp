@@ -217,6 +217,8 @@ public:
     WaitList& idle_waiters() noexcept { return idle_waiters_; }
     /// Greenlets started on this hub and not yet dead (Hub::live_count).
     std::size_t live_count() const noexcept { return live_count_; }
+    void set_compact_default(bool on) noexcept { compact_default_ = on; }
+    bool compact_default() const noexcept { return compact_default_; }
 
     /// Text for LoopExit: who waits on what.
     std::string describe_waiters() const;
@@ -315,6 +317,7 @@ private:
     bool destroying_ = false;
     Probe* probe_ = nullptr;           // set only while probe_stack() waits for an answer
     bool timing_ = false;              // measure GreenletRecord::run_ns (fixed at creation)
+    bool compact_default_ = false;     // Hub::set_compact_default
     std::int64_t slice_start_ns_ = 0;  // when the running greenlet was switched into (timing_)
     std::atomic<std::uint64_t> switch_epoch_{0};
     std::atomic<bool> polling_{false};

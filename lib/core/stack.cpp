@@ -19,6 +19,8 @@
 
 #include <grove/config.hpp>
 
+#include "compact.hpp"
+
 #if GROVE_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
@@ -228,6 +230,7 @@ void StackPool::allocate(ContextState& c, std::size_t size) {
 
 void StackPool::release(ContextState& c) noexcept {
     if (!c.stack_base) return;
+    compact_discard(c);  // a compact greenlet that never ran again
 #if defined(GROVE_VALGRIND)
     VALGRIND_STACK_DEREGISTER(c.valgrind_id);
 #endif

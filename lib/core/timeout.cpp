@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "compact.hpp"
 #include "runtime.hpp"
 
 namespace grove {
@@ -28,9 +29,13 @@ Timeout::Timeout(std::optional<Duration> seconds, std::exception_ptr e, bool sta
     if (seconds_ && std::isnan(seconds_->count())) throw std::invalid_argument("grove: Timeout: seconds is NaN");
     Runtime::init_timer(timer_, &timeout_fired, this);
     if (start) this->start();
+    detail::compact_pin(this, +1);  // the hub fires it, and a fired one is queued in its greenlet's record
 }
 
-Timeout::~Timeout() { cancel(); }
+Timeout::~Timeout() {
+    cancel();
+    detail::compact_pin(this, -1);
+}
 
 void Timeout::start() {
     if (serial_) cancel();  // never started: nothing armed, fired or held back to cancel

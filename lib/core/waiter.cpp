@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "clock.hpp"
+#include "compact.hpp"
 #include "runtime.hpp"
 
 namespace grove {
@@ -11,14 +12,26 @@ using detail::Runtime;
 
 // --- WaitNode / WaitList --------------------------------------------------------
 
+// Each of the three pins a compact greenlet whose stack it lies on
+// (lib/core/compact.hpp): others reach into that stack through it.
+WaitNode::WaitNode(Waiter& waiter) noexcept : waiter_(&waiter) { detail::compact_pin(this, +1); }
+
+WaitNode::~WaitNode() {
+    unlink();
+    detail::compact_pin(this, -1);
+}
+
 void WaitNode::unlink() noexcept {
     if (list_) list_->remove(*this);
 }
 
 void WaitNode::notify() noexcept { waiter_->wake(); }
 
+WaitList::WaitList() noexcept { detail::compact_pin(this, +1); }
+
 WaitList::~WaitList() {
     while (head_) remove(*head_);
+    detail::compact_pin(this, -1);
 }
 
 void WaitList::push_back(WaitNode& node) noexcept {
@@ -100,12 +113,14 @@ Waiter::Waiter(const char* what, const void* object) : what_(what), object_(obje
     hub_ = &hub;
     greenlet_ = hub.current_greenlet();
     Runtime::init_timer(timer_, &waiter_timer_fired, this);
+    detail::compact_pin(Runtime::record(*greenlet_).ctx, this, +1);
 }
 
 Waiter::~Waiter() {
     Runtime::waiter_stop_timer(*this);
     auto& s = Runtime::record(*greenlet_);
     if (s.parked_on == this) s.parked_on = nullptr;
+    detail::compact_pin(s.ctx, this, -1);
 }
 
 bool Waiter::wait(std::optional<Duration> timeout) {

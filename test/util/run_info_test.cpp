@@ -127,6 +127,18 @@ TEST_F(RunInfo, NamesEachWaitAndTheFunctionThatWaits) {
     ::close(fds[1]);
 }
 
+TEST_F(RunInfo, ShowsTheFramesOfACompactGreenletWhileItsStackIsCopiedOut) {
+    auto timer = grove::spawn_with({.name = "compact-timer", .compact = true}, wait_on_timer);
+    grove::sleep();  // it runs up to its sleep and is copied out
+    const std::string info = grove::util::format_run_info();
+    EXPECT_NE(entry_of(info, "compact-timer").find("waits on sleep"), std::string::npos) << info;
+    EXPECT_NE(entry_of(info, "compact-timer").find("in wait_on_timer()"), std::string::npos) << info;
+    // The probe copied it home and out again; it still sleeps, and dies on a kill.
+    EXPECT_FALSE(timer->join(grove::Duration(0.01)));
+    timer->kill();
+    EXPECT_TRUE(timer->dead());
+}
+
 TEST_F(RunInfo, ShowsTheSpawnTree) {
     auto parent = grove::spawn_with({.name = "parent"}, spawn_a_child_then_wait);
     grove::sleep();

@@ -2,7 +2,10 @@
 // of them started, and how much memory each costs, against the floor measured
 // in the same run.
 //
-//   sleepers N [--no-overflow-check] [--no-cleanup]    N: 1000 … 1000000 (k/M ok)
+//   sleepers N [--compact] [--no-overflow-check] [--no-cleanup]    N: 1000 … 10M (k/M ok)
+//
+// --compact spawns compact greenlets (grove::SpawnOptions::compact): each
+// sleeper's used stack is copied to the heap while it sleeps.
 //
 // --no-cleanup ends the process without killing the sleepers (killall of 1M
 // greenlets takes minutes: see bench/RESULTS.md).
@@ -136,13 +139,15 @@ void overflow_check() {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s N [--no-overflow-check] [--no-cleanup]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s N [--compact] [--no-overflow-check] [--no-cleanup]\n", argv[0]);
         return 2;
     }
     const std::size_t n = parse_count(argv[1]);
     bool check_overflow = true;
     bool cleanup = true;
+    bool compact = false;
     for (int i = 2; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--compact") == 0) compact = true;
         if (std::strcmp(argv[i], "--no-overflow-check") == 0) check_overflow = false;
         if (std::strcmp(argv[i], "--no-cleanup") == 0) cleanup = false;
     }
@@ -158,8 +163,10 @@ int main(int argc, char** argv) {
     const long rss0 = status_kb("VmRSS");
     const long maps0 = map_count();
     const auto t0 = Clock::now();
+    grove::SpawnOptions options;
+    options.compact = compact;
     for (std::size_t i = 0; i < n; ++i)
-        sleepers.push_back(grove::spawn([&started] {
+        sleepers.push_back(grove::spawn_with(options, [&started] {
             ++started;
             grove::sleep(3600s);
         }));
@@ -172,7 +179,8 @@ int main(int argc, char** argv) {
 
     const double per_kb = static_cast<double>(rss1 - rss0) / static_cast<double>(n);
     const double floor_kb = static_cast<double>(floor.rss_kb) / static_cast<double>(n);
-    std::printf("sleepers N=%zu stack=%zu KiB\n", n, grove::detail::default_stack_size() / 1024);
+    std::printf("sleepers N=%zu stack=%zu KiB%s\n", n, grove::detail::default_stack_size() / 1024,
+                compact ? " compact" : "");
     std::printf("time to start all: %.3f s (spawn calls %.3f s)   floor: %.3f s   ratio: %.2fx\n", start_s, spawn_s,
                 floor.seconds, start_s / floor.seconds);
     std::printf("RSS per greenlet: %.2f KB   floor: %.2f KB   ratio: %.2fx   total RSS: %.1f MB\n", per_kb, floor_kb,
@@ -181,9 +189,9 @@ int main(int argc, char** argv) {
                 grove::detail::StackPool::guarded_count(), grove::detail::StackPool::guard_budget());
     std::printf(
         "RESULT n=%zu start_s=%.4f floor_s=%.4f start_ratio=%.3f rss_kb=%.3f floor_kb=%.3f rss_ratio=%.3f "
-        "rss_total_mb=%.1f guarded=%zu\n",
+        "rss_total_mb=%.1f guarded=%zu compact=%d\n",
         n, start_s, floor.seconds, start_s / floor.seconds, per_kb, floor_kb, per_kb / floor_kb,
-        static_cast<double>(rss1) / 1024.0, grove::detail::StackPool::guarded_count());
+        static_cast<double>(rss1) / 1024.0, grove::detail::StackPool::guarded_count(), compact ? 1 : 0);
     std::fflush(stdout);
 
     if (check_overflow) overflow_check();

@@ -1,0 +1,184 @@
+// grove internal — compact greenlets: copying a parked stack out and back
+// (see compact.hpp for the rule that makes it sound).
+#include "compact.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "runtime.hpp"
+
+#if GROVE_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#if defined(GROVE_VALGRIND)
+#include <valgrind/memcheck.h>
+#endif
+
+namespace grove::detail {
+namespace {
+
+// The copy's header: how many bytes below the stack's top it holds.
+struct CopyHeader {
+    std::size_t used;
+    std::size_t pad;  // the bytes after it stay 16-byte aligned
+};
+
+thread_local CompactCounts t_counts;
+
+std::size_t page() noexcept {
+    static const auto size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+// The part of the stack whose pages go back to the kernel while copied out:
+// all of it, except the first page of an unguarded stack, where the canary
+// that the switch checks lives.
+char* release_begin(const ContextState& c) noexcept {
+    return static_cast<char*>(c.stack_base) + (c.stack_guarded ? 0 : page());
+}
+char* top(const ContextState& c) noexcept { return static_cast<char*>(c.stack_base) + c.stack_size; }
+
+// A suspended stack holds AddressSanitizer's redzones between its frames:
+// read it word by word, unchecked (an intercepted memcpy would report them).
+#if GROVE_ASAN
+__attribute__((no_sanitize("address")))
+#endif
+void copy_words(void* to, const void* from, std::size_t bytes) noexcept {
+#if GROVE_ASAN
+    auto* d = static_cast<volatile std::uint64_t*>(to);
+    const auto* s = static_cast<const volatile std::uint64_t*>(from);
+    for (std::size_t i = 0; i < bytes / 8; ++i) d[i] = s[i];
+#else
+    std::memcpy(to, from, bytes);
+#endif
+}
+
+// Pages to give back, batched: one process_madvise (Linux 6.13+ takes any
+// advice for the calling process) per kBatch parks instead of one madvise
+// each. A stack in the batch is never written before the batch is flushed:
+// copying it home, or releasing it to the pool, flushes first.
+constexpr std::size_t kBatch = 64;
+struct ReleaseBatch {
+    iovec ranges[kBatch];
+    const ContextState* owners[kBatch];
+    std::size_t size = 0;
+};
+thread_local ReleaseBatch t_batch;
+
+int self_pidfd() noexcept {
+#if defined(GROVE_VALGRIND) || !defined(SYS_pidfd_open) || !defined(SYS_process_madvise)
+    return -1;  // valgrind does not know these calls
+#else
+    // Per process: a fork's child must not advise its parent (DONTNEED is
+    // refused for another process, but that should not be what keeps it safe).
+    static thread_local pid_t owner = 0;
+    static thread_local int fd = -1;
+    if (const pid_t pid = getpid(); pid != owner) {
+        if (fd >= 0) close(fd);
+        fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+        owner = pid;
+    }
+    return fd;
+#endif
+}
+
+void flush_batch() noexcept {
+    ReleaseBatch& b = t_batch;
+    if (b.size == 0) return;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < b.size; ++i) bytes += b.ranges[i].iov_len;
+    bool done = false;
+#if !defined(GROVE_VALGRIND) && defined(SYS_process_madvise)
+    if (const int fd = self_pidfd(); fd >= 0)
+        done = syscall(SYS_process_madvise, fd, b.ranges, b.size, MADV_DONTNEED, 0u) == static_cast<long>(bytes);
+#endif
+    if (!done)  // an older kernel, or a partial batch: plain madvise is idempotent
+        for (std::size_t i = 0; i < b.size; ++i) madvise(b.ranges[i].iov_base, b.ranges[i].iov_len, MADV_DONTNEED);
+    b.size = 0;
+}
+
+void release_later(const ContextState& c, char* begin, std::size_t length) noexcept {
+    ReleaseBatch& b = t_batch;
+    b.ranges[b.size] = {begin, length};
+    b.owners[b.size] = &c;
+    if (++b.size == kBatch) flush_batch();
+}
+
+// Before `c`'s stack is written again.
+void flush_if_pending(const ContextState& c) noexcept {
+    const ReleaseBatch& b = t_batch;
+    for (std::size_t i = 0; i < b.size; ++i)
+        if (b.owners[i] == &c) return flush_batch();
+}
+
+}  // namespace
+
+void compact_flush() noexcept { flush_batch(); }
+
+void compact_pin(const void* obj, int delta) noexcept {
+    HubImpl* hub = HubImpl::current();
+    if (!hub) return;
+    compact_pin(Runtime::record(*hub->current_greenlet()).ctx, obj, delta);
+}
+
+void compact_copy_out(ContextState& c) noexcept {
+    c.copy_out = false;
+    auto* sp = static_cast<char*>(c.fctx);
+    const std::size_t used = static_cast<std::size_t>(top(c) - sp);  // 16-byte multiple: sp is aligned
+    auto* copy = static_cast<CopyHeader*>(std::malloc(sizeof(CopyHeader) + used));
+    if (!copy) return;  // stays in place: costs memory, loses nothing
+    copy->used = used;
+    copy_words(copy + 1, sp, used);
+    char* const begin = release_begin(c);
+    release_later(c, begin, static_cast<std::size_t>(top(c) - begin));
+#if GROVE_ASAN
+    ASAN_POISON_MEMORY_REGION(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+#if defined(GROVE_VALGRIND)
+    VALGRIND_MAKE_MEM_NOACCESS(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+    c.copy = copy;
+    ++t_counts.copied_out;
+    t_counts.bytes_out += used;
+}
+
+void compact_copy_in(ContextState& c) noexcept {
+    flush_if_pending(c);
+    auto* copy = static_cast<CopyHeader*>(c.copy);
+    [[maybe_unused]] char* const begin = release_begin(c);
+#if GROVE_ASAN
+    // Its frames' redzones are not restored: checks of the frames it resumes
+    // in are lost, never wrong; new frames poison their own.
+    ASAN_UNPOISON_MEMORY_REGION(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+#if defined(GROVE_VALGRIND)
+    VALGRIND_MAKE_MEM_UNDEFINED(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+    std::memcpy(top(c) - copy->used, copy + 1, copy->used);
+    std::free(copy);
+    c.copy = nullptr;
+    ++t_counts.copied_in;
+}
+
+void compact_discard(ContextState& c) noexcept {
+    if (!c.copy) return;
+    flush_if_pending(c);  // the pool hands the stack to someone else next
+    std::free(c.copy);
+    c.copy = nullptr;
+    [[maybe_unused]] char* const begin = release_begin(c);
+#if GROVE_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+#if defined(GROVE_VALGRIND)
+    VALGRIND_MAKE_MEM_UNDEFINED(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+}
+
+CompactCounts compact_counts() noexcept { return t_counts; }
+
+}  // namespace grove::detail

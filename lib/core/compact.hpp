@@ -1,0 +1,69 @@
+// grove internal — compact greenlets: a parked greenlet's stack, copied out.
+//
+// A compact greenlet (SpawnOptions::compact, Hub::set_compact_default) keeps
+// its own stack address range, so every pointer its frames hold stays valid
+// across a park. What it gives up while parked is the memory: when it
+// switches away in a wait (not a yield), the arriving side copies the used
+// part of its stack, [saved stack pointer, top), into a heap block of that
+// size and hands the stack's pages back to the kernel (MADV_DONTNEED,
+// batched). The
+// switch back into it copies the bytes home first; the pages fault back in.
+//
+// The rule that makes that sound: while it is copied out nothing may read or
+// write its stack. grove's own wait objects are what other greenlets and the
+// hub reach into a parked stack through (a Waiter, a WaitNode on a list, a
+// WaitList others are linked into, a Timeout the hub will fire), so each of
+// them "pins" the compact greenlet whose stack it lies on, from construction
+// to destruction: a pinned greenlet is never copied out, it simply costs what
+// a default greenlet costs while pinned. The waits built to be compact
+// (grove::sleep) keep their Waiter on the heap instead. A user's own pointer
+// into a parked compact stack is the one thing grove cannot see: under
+// AddressSanitizer the copied-out range is poisoned, so such an access is
+// reported; elsewhere it reads zeros and its writes are lost.
+#pragma once
+
+#include "internal.hpp"
+
+#include "context.hpp"
+
+namespace grove::detail {
+
+/// Whether `p` lies on `c`'s stack.
+inline bool on_stack(const ContextState& c, const void* p) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    const auto base = reinterpret_cast<std::uintptr_t>(c.stack_base);
+    return at - base < c.stack_size;
+}
+
+/// Counts `obj` (+1 at construction, -1 at destruction) as a pin of the
+/// running greenlet if that greenlet is compact and `obj` lies on its stack.
+/// Objects on a stack are made and destroyed by the greenlet owning it, so
+/// both calls see the same greenlet.
+void compact_pin(const void* obj, int delta) noexcept;
+/// Same, when the caller already knows the running greenlet's context.
+inline void compact_pin(ContextState& running, const void* obj, int delta) noexcept {
+    if (running.compact && on_stack(running, obj)) [[unlikely]]
+        running.pins += static_cast<std::uint32_t>(delta);
+}
+
+/// The arriving side of a switch away from `c` (suspended, `c.fctx` set):
+/// copies its used stack out and returns the pages. Leaves it in place if
+/// the copy cannot be allocated.
+void compact_copy_out(ContextState& c) noexcept;
+/// Before switching into `c` (copied out): puts its stack bytes back.
+void compact_copy_in(ContextState& c) noexcept;
+/// `c` will never run again (its stack is being released): frees the copy.
+void compact_discard(ContextState& c) noexcept;
+
+/// Gives back the pages of every stack copied out so far (they are returned
+/// in batches); the hub calls it before it blocks.
+void compact_flush() noexcept;
+/// Copies made and copied home on this thread so far (tests and benchmarks).
+struct CompactCounts {
+    std::uint64_t copied_out = 0;
+    std::uint64_t copied_in = 0;
+    std::uint64_t bytes_out = 0;
+};
+CompactCounts compact_counts() noexcept;
+
+}  // namespace grove::detail

@@ -1,0 +1,232 @@
+// Compact greenlets (SpawnOptions::compact, lib/core/compact.hpp): a parked
+// one is copied out of its stack and the stack's pages go back to the kernel;
+// it resumes with every byte of its frames as it left them. grove's own wait
+// objects on its stack keep it in place. The pages' residency is read with
+// mincore(), the kernel's own answer, not grove's bookkeeping.
+#include <gtest/gtest.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <grove/greenlet.hpp>
+#include <grove/hub.hpp>
+#include <grove/sync/event.hpp>
+#include <grove/timeout.hpp>
+
+#include "compact.hpp"
+#include "internal.hpp"
+#include "leak_check.hpp"
+
+namespace grove {
+namespace {
+
+using namespace std::chrono_literals;
+using Compact = test::LeakChecked;
+
+SpawnOptions compact_options(bool on = true) {
+    SpawnOptions o;
+    o.compact = on;
+    return o;
+}
+
+std::uint64_t copies_out() { return detail::compact_counts().copied_out; }
+
+// Whether the page holding `address` is in memory right now.
+bool resident(std::uintptr_t address) {
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    unsigned char in_core = 0;
+    const auto start = address & ~(page - 1);
+    if (mincore(reinterpret_cast<void*>(start), page, &in_core) != 0) throw std::runtime_error("mincore failed");
+    return (in_core & 1) != 0;
+}
+
+// Fills a 16 KiB frame with a pattern, sleeps inside it, and checks every
+// byte after waking: the frame spans several pages, all given back meanwhile.
+[[gnu::noinline]] bool deep_frame_survives_a_sleep(std::uintptr_t* where, unsigned seed) {
+    volatile unsigned char frame[16 * 1024];
+    for (std::size_t i = 0; i < sizeof frame; ++i) frame[i] = static_cast<unsigned char>(i * 31 + seed);
+    *where = reinterpret_cast<std::uintptr_t>(&frame[0]);
+    sleep(20ms);
+    for (std::size_t i = 0; i < sizeof frame; ++i)
+        if (frame[i] != static_cast<unsigned char>(i * 31 + seed)) return false;
+    return true;
+}
+
+TEST_F(Compact, ASleepingCompactGreenletGivesItsStackPagesBackAndResumesIntact) {
+    std::uintptr_t frame = 0;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&frame] { return deep_frame_survives_a_sleep(&frame, 7); });
+    sleep(5ms);  // it is asleep now
+    ASSERT_NE(frame, 0u);
+    EXPECT_EQ(copies_out(), before + 1);
+    EXPECT_FALSE(resident(frame)) << "the deep frame's page is still in memory while it sleeps";
+    EXPECT_TRUE(g->get().value()) << "a byte of its frame changed across the copy out and back";
+}
+
+TEST_F(Compact, ADefaultGreenletKeepsItsStackWhileItSleeps) {
+    std::uintptr_t frame = 0;
+    const auto before = copies_out();
+    auto g = spawn([&frame] { return deep_frame_survives_a_sleep(&frame, 3); });
+    sleep(5ms);
+    EXPECT_EQ(copies_out(), before);
+    EXPECT_TRUE(resident(frame));
+    EXPECT_TRUE(g->get().value());
+}
+
+TEST_F(Compact, TheHubDefaultMakesGreenletsCompactAndAnExplicitNoWins) {
+    get_hub().set_compact_default(true);
+    EXPECT_TRUE(get_hub().compact_default());
+    const auto before = copies_out();
+    auto by_default = spawn([] { sleep(5ms); });
+    auto opted_out = spawn_with(compact_options(false), [] { sleep(5ms); });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    get_hub().set_compact_default(false);
+    joinall({by_default, opted_out});
+}
+
+TEST_F(Compact, AYieldIsNotAPark) {
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [] {
+        for (int i = 0; i < 100; ++i) sleep();
+    });
+    g->join();
+    EXPECT_EQ(copies_out(), before);
+}
+
+// Each of grove's wait objects on its stack keeps it in place: something
+// else reaches into the stack through it while it is parked.
+TEST_F(Compact, AnEventOnItsStackKeepsItInPlace) {
+    std::uintptr_t frame = 0;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&frame] {
+        Event mine;  // children could wait on it: its list is on this stack
+        return deep_frame_survives_a_sleep(&frame, 1);
+    });
+    sleep(5ms);
+    EXPECT_EQ(copies_out(), before);
+    EXPECT_TRUE(resident(frame));
+    EXPECT_TRUE(g->get().value());
+}
+
+TEST_F(Compact, ATimeoutOnItsStackKeepsItInPlaceAndStillFires) {
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [] {
+        try {
+            Timeout t(5ms);
+            sleep(1s);
+        } catch (const TimeoutError&) {
+            return true;
+        }
+        return false;
+    });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before);
+    EXPECT_TRUE(g->get().value()) << "the Timeout did not end the sleep";
+}
+
+TEST_F(Compact, WaitingOnAnEventKeepsItInPlaceAndTheWakeArrives) {
+    Event ev;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&ev] { return ev.wait(1s); });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before);
+    ev.set();
+    EXPECT_TRUE(g->get().value());
+}
+
+TEST_F(Compact, OnceItsWaitObjectsAreGoneItIsCopiedOutAgain) {
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [] {
+        { Event scoped; }
+        sleep(5ms);
+    });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    g->join();
+}
+
+struct CountsDestruction {
+    int* count;
+    ~CountsDestruction() { ++*count; }
+};
+
+TEST_F(Compact, KillingACopiedOutGreenletRunsEveryDestructorOnItsStack) {
+    int destroyed = 0;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&destroyed] {
+        CountsDestruction a{&destroyed};
+        std::vector<int> heap(1000, 1);
+        CountsDestruction b{&destroyed};
+        sleep(1h);
+    });
+    sleep(1ms);
+    ASSERT_EQ(copies_out(), before + 1);
+    g->kill();
+    EXPECT_TRUE(g->dead());
+    EXPECT_EQ(destroyed, 2);
+}
+
+TEST_F(Compact, ACopiedOutGreenletKeepsItsOwnCaughtException) {
+    // Inside a catch block, asleep: `throw;` after waking rethrows its own
+    // exception, though another greenlet was inside a catch meanwhile.
+    auto g = spawn_with(compact_options(), []() -> std::string {
+        try {
+            throw std::runtime_error("mine");
+        } catch (...) {
+            sleep(5ms);
+            try {
+                throw;
+            } catch (const std::runtime_error& e) {
+                return e.what();
+            }
+        }
+    });
+    auto other = spawn([] {
+        try {
+            throw std::logic_error("theirs");
+        } catch (...) {
+            sleep(10ms);
+        }
+    });
+    EXPECT_EQ(g->get().value(), "mine");
+    other->join();
+}
+
+TEST_F(Compact, ManyCompactSleepersEachWakeWithTheirOwnFrames) {
+    std::vector<Ref<Greenlet<bool>>> all;
+    std::vector<std::uintptr_t> frames(64);
+    const auto before = copies_out();
+    for (unsigned i = 0; i < frames.size(); ++i)
+        all.push_back(spawn_with(compact_options(), [&frames, i] { return deep_frame_survives_a_sleep(&frames[i], i); }));
+    sleep(5ms);
+    EXPECT_EQ(copies_out(), before + frames.size());
+    for (auto& g : all) EXPECT_TRUE(g->get().value());
+    EXPECT_EQ(detail::compact_counts().copied_in, detail::compact_counts().copied_out);
+}
+
+#if GROVE_ASAN
+TEST(CompactDeathTest, AddressSanitizerReportsATouchOfACopiedOutStack) {
+    EXPECT_DEATH(
+        {
+            int* local = nullptr;
+            auto g = spawn_with(compact_options(), [&local] {
+                int mine = 1;
+                local = &mine;
+                sleep(1h);
+                return mine;
+            });
+            sleep(1ms);
+            *local = 2;  // the rule broken: its stack is copied out
+        },
+        "use-after-poison");
+}
+#endif
+
+}  // namespace
+}  // namespace grove
