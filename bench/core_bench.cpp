@@ -15,6 +15,7 @@
 #include <grove/timeout.hpp>
 #include <grove/waiter.hpp>
 
+#include "compact.hpp"
 #include "context.hpp"
 #include "stack.hpp"
 
@@ -201,6 +202,41 @@ void BM_GroveWaiterTimedWakeFirst(benchmark::State& state) {
     grove_bench::report_ops(state, 1);
 }
 BENCHMARK(BM_GroveWaiterTimedWakeFirst);
+
+// What compact mode adds to one park and resume: the main greenlet wakes a
+// greenlet parked in a Waiter and yields to it; it makes a new Waiter and
+// parks again. The Waiter is on the heap, as grove::sleep's is in compact
+// mode, so nothing pins the stack. Arg 0: a default greenlet. 1: a compact
+// one, resumed before the hub next blocks, so never copied (a short park).
+// 2: a compact one whose copy-out is forced at every park, as when the hub
+// blocks before it resumes (a long park): copied out, its pages given back,
+// copied home (the page faults back in).
+void BM_GroveParkResume(benchmark::State& state) {
+    grove::get_hub();
+    grove::SpawnOptions options;
+    options.compact = state.range(0) != 0;
+    const bool long_park = state.range(0) == 2;
+    grove::Waiter* parked = nullptr;
+    bool stop = false;
+    auto g = grove::spawn_with(options, [&parked, &stop] {
+        while (!stop) {
+            const auto w = std::make_unique<grove::Waiter>("bench");
+            parked = w.get();
+            w->wait();
+        }
+    });
+    grove::sleep();
+    for (auto _ : state) {
+        if (long_park) grove::detail::compact_flush();
+        parked->wake();
+        grove::sleep();
+    }
+    stop = true;
+    parked->wake();
+    g->join();
+    grove_bench::report_ops(state, 1);
+}
+BENCHMARK(BM_GroveParkResume)->Arg(0)->Arg(1)->Arg(2);
 
 }  // namespace
 

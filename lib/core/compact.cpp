@@ -58,18 +58,6 @@ void copy_words(void* to, const void* from, std::size_t bytes) noexcept {
 #endif
 }
 
-// Pages to give back, batched: one process_madvise (Linux 6.13+ takes any
-// advice for the calling process) per kBatch parks instead of one madvise
-// each. A stack in the batch is never written before the batch is flushed:
-// copying it home, or releasing it to the pool, flushes first.
-constexpr std::size_t kBatch = 64;
-struct ReleaseBatch {
-    iovec ranges[kBatch];
-    const ContextState* owners[kBatch];
-    std::size_t size = 0;
-};
-thread_local ReleaseBatch t_batch;
-
 int self_pidfd() noexcept {
 #if defined(GROVE_VALGRIND) || !defined(SYS_pidfd_open) || !defined(SYS_process_madvise)
     return -1;  // valgrind does not know these calls
@@ -87,33 +75,73 @@ int self_pidfd() noexcept {
 #endif
 }
 
+// Parked compact greenlets not yet copied out. The copy and the page release
+// are done for a batch at once: when it is full, or when the hub is about to
+// block (compact_flush). A greenlet resumed before that was never copied: its
+// stack is just as it left it, so it costs a few list operations, not a copy
+// and a page fault. One process_madvise (Linux 6.13+ takes any advice for the
+// calling process) then gives back a whole batch's pages.
+constexpr std::size_t kBatch = 64;
+struct ParkedBatch {
+    ContextState* parked[kBatch];
+    std::size_t size = 0;
+};
+thread_local ParkedBatch t_batch;
+
+// Copies `c` out; returns the range whose pages it gives back (empty if the
+// copy could not be allocated: it then stays in place, losing nothing).
+iovec copy_out(ContextState& c) noexcept {
+    c.copy_out = false;
+    auto* sp = static_cast<char*>(c.fctx);
+    const std::size_t used = static_cast<std::size_t>(top(c) - sp);  // 16-byte multiple: sp is aligned
+    auto* copy = static_cast<CopyHeader*>(std::malloc(sizeof(CopyHeader) + used));
+    if (!copy) return {nullptr, 0};
+    copy->used = used;
+    copy_words(copy + 1, sp, used);
+    char* const begin = release_begin(c);
+    const auto length = static_cast<std::size_t>(top(c) - begin);
+#if GROVE_ASAN
+    ASAN_POISON_MEMORY_REGION(begin, length);
+#endif
+#if defined(GROVE_VALGRIND)
+    VALGRIND_MAKE_MEM_NOACCESS(begin, length);
+#endif
+    c.copy = copy;
+    ++t_counts.copied_out;
+    t_counts.bytes_out += used;
+    return {begin, length};
+}
+
 void flush_batch() noexcept {
-    ReleaseBatch& b = t_batch;
+    ParkedBatch& b = t_batch;
     if (b.size == 0) return;
+    iovec ranges[kBatch];
+    std::size_t n = 0;
     std::size_t bytes = 0;
-    for (std::size_t i = 0; i < b.size; ++i) bytes += b.ranges[i].iov_len;
-    bool done = false;
+    for (std::size_t i = 0; i < b.size; ++i)
+        if (const iovec r = copy_out(*b.parked[i]); r.iov_len) {
+            ranges[n++] = r;
+            bytes += r.iov_len;
+        }
+    b.size = 0;
+    bool done = n == 0;
 #if !defined(GROVE_VALGRIND) && defined(SYS_process_madvise)
-    if (const int fd = self_pidfd(); fd >= 0)
-        done = syscall(SYS_process_madvise, fd, b.ranges, b.size, MADV_DONTNEED, 0u) == static_cast<long>(bytes);
+    if (const int fd = done ? -1 : self_pidfd(); fd >= 0)
+        done = syscall(SYS_process_madvise, fd, ranges, n, MADV_DONTNEED, 0u) == static_cast<long>(bytes);
 #endif
     if (!done)  // an older kernel, or a partial batch: plain madvise is idempotent
-        for (std::size_t i = 0; i < b.size; ++i) madvise(b.ranges[i].iov_base, b.ranges[i].iov_len, MADV_DONTNEED);
-    b.size = 0;
+        for (std::size_t i = 0; i < n; ++i) madvise(ranges[i].iov_base, ranges[i].iov_len, MADV_DONTNEED);
 }
 
-void release_later(const ContextState& c, char* begin, std::size_t length) noexcept {
-    ReleaseBatch& b = t_batch;
-    b.ranges[b.size] = {begin, length};
-    b.owners[b.size] = &c;
-    if (++b.size == kBatch) flush_batch();
-}
-
-// Before `c`'s stack is written again.
-void flush_if_pending(const ContextState& c) noexcept {
-    const ReleaseBatch& b = t_batch;
+// Takes `c` out of the batch: it runs (or dies) before being copied.
+void unpark(ContextState& c) noexcept {
+    ParkedBatch& b = t_batch;
+    c.copy_out = false;
     for (std::size_t i = 0; i < b.size; ++i)
-        if (b.owners[i] == &c) return flush_batch();
+        if (b.parked[i] == &c) {
+            b.parked[i] = b.parked[--b.size];
+            return;
+        }
 }
 
 }  // namespace
@@ -126,29 +154,14 @@ void compact_pin(const void* obj, int delta) noexcept {
     compact_pin(Runtime::record(*hub->current_greenlet()).ctx, obj, delta);
 }
 
-void compact_copy_out(ContextState& c) noexcept {
-    c.copy_out = false;
-    auto* sp = static_cast<char*>(c.fctx);
-    const std::size_t used = static_cast<std::size_t>(top(c) - sp);  // 16-byte multiple: sp is aligned
-    auto* copy = static_cast<CopyHeader*>(std::malloc(sizeof(CopyHeader) + used));
-    if (!copy) return;  // stays in place: costs memory, loses nothing
-    copy->used = used;
-    copy_words(copy + 1, sp, used);
-    char* const begin = release_begin(c);
-    release_later(c, begin, static_cast<std::size_t>(top(c) - begin));
-#if GROVE_ASAN
-    ASAN_POISON_MEMORY_REGION(begin, static_cast<std::size_t>(top(c) - begin));
-#endif
-#if defined(GROVE_VALGRIND)
-    VALGRIND_MAKE_MEM_NOACCESS(begin, static_cast<std::size_t>(top(c) - begin));
-#endif
-    c.copy = copy;
-    ++t_counts.copied_out;
-    t_counts.bytes_out += used;
+void compact_park(ContextState& c) noexcept {
+    ParkedBatch& b = t_batch;
+    b.parked[b.size] = &c;
+    if (++b.size == kBatch) flush_batch();
 }
 
 void compact_copy_in(ContextState& c) noexcept {
-    flush_if_pending(c);
+    if (c.copy_out) return unpark(c);  // never copied: its stack is as it left it
     auto* copy = static_cast<CopyHeader*>(c.copy);
     [[maybe_unused]] char* const begin = release_begin(c);
 #if GROVE_ASAN
@@ -166,8 +179,8 @@ void compact_copy_in(ContextState& c) noexcept {
 }
 
 void compact_discard(ContextState& c) noexcept {
+    if (c.copy_out) unpark(c);  // the pool hands the stack to someone else next
     if (!c.copy) return;
-    flush_if_pending(c);  // the pool hands the stack to someone else next
     std::free(c.copy);
     c.copy = nullptr;
     [[maybe_unused]] char* const begin = release_begin(c);

@@ -3,11 +3,12 @@
 // A compact greenlet (SpawnOptions::compact, Hub::set_compact_default) keeps
 // its own stack address range, so every pointer its frames hold stays valid
 // across a park. What it gives up while parked is the memory: when it
-// switches away in a wait (not a yield), the arriving side copies the used
-// part of its stack, [saved stack pointer, top), into a heap block of that
-// size and hands the stack's pages back to the kernel (MADV_DONTNEED,
-// batched). The
+// switches away in a wait (not a yield), it is queued; when the queue is
+// full or the hub is about to block, the used part of each queued stack,
+// [saved stack pointer, top), is copied into a heap block of that size and
+// the stack's pages go back to the kernel (one batched MADV_DONTNEED). The
 // switch back into it copies the bytes home first; the pages fault back in.
+// One resumed while still queued was never copied and costs almost nothing.
 //
 // The rule that makes that sound: while it is copied out nothing may read or
 // write its stack. grove's own wait objects are what other greenlets and the
@@ -46,17 +47,17 @@ inline void compact_pin(ContextState& running, const void* obj, int delta) noexc
         running.pins += static_cast<std::uint32_t>(delta);
 }
 
-/// The arriving side of a switch away from `c` (suspended, `c.fctx` set):
-/// copies its used stack out and returns the pages. Leaves it in place if
-/// the copy cannot be allocated.
-void compact_copy_out(ContextState& c) noexcept;
-/// Before switching into `c` (copied out): puts its stack bytes back.
+/// The arriving side of a switch away from `c` (suspended, `c.fctx` set,
+/// `c.copy_out` set by the switch): queues it to be copied out with the next
+/// batch (compact.cpp), which also gives its pages back.
+void compact_park(ContextState& c) noexcept;
+/// Before switching into `c` (copied out, or queued): puts its stack bytes
+/// back, or takes it off the queue (then its stack never moved).
 void compact_copy_in(ContextState& c) noexcept;
-/// `c` will never run again (its stack is being released): frees the copy.
+/// `c` will never run again (its stack is being released): drops its copy.
 void compact_discard(ContextState& c) noexcept;
-
-/// Gives back the pages of every stack copied out so far (they are returned
-/// in batches); the hub calls it before it blocks.
+/// Copies out every queued greenlet and gives their pages back; the hub calls
+/// it before it blocks.
 void compact_flush() noexcept;
 /// Copies made and copied home on this thread so far (tests and benchmarks).
 struct CompactCounts {

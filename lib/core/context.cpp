@@ -161,7 +161,7 @@ inline void arrived(bctx::transfer_t t) noexcept {
     if (h.from) {
         h.from->fctx = t.fctx;
         if (h.from->copy_out) [[unlikely]]  // a compact greenlet parked: its stack is still now
-            compact_copy_out(*h.from);
+            compact_park(*h.from);
     } else {
         h.after(h.arg);
     }
@@ -211,7 +211,7 @@ void context_make(ContextState& c, void (*entry)()) {
 void context_switch(ContextState& from, ContextState& to) noexcept {
     if (!from.stack_guarded) check_canary(from, "a greenlet");
     save_thread_state(from);
-    if (to.copy) [[unlikely]]
+    if (to.copy || to.copy_out) [[unlikely]]
         compact_copy_in(to);
     sanitizer_leave(from, to, false);
     bctx::fcontext_t target = to.fctx;
@@ -227,7 +227,7 @@ void context_switch(ContextState& from, ContextState& to) noexcept {
 void context_exit(ContextState& from, ContextState& to, void (*after)(void*), void* arg) noexcept {
     if (!from.stack_guarded) check_canary(from, "a dying greenlet");
     Handoff handoff{nullptr, after, arg};
-    if (to.copy) [[unlikely]]
+    if (to.copy || to.copy_out) [[unlikely]]
         compact_copy_in(to);
     sanitizer_leave(from, to, true);
     bctx::fcontext_t target = to.fctx;
