@@ -91,6 +91,8 @@ def main():
     s1m = load_kv(os.path.join(d, "sleepers_1000000.txt"))
     go_s100k = load_kv(os.path.join(d, "go_sleepers_100000.txt"))
     go_s1m = load_kv(os.path.join(d, "go_sleepers_1000000.txt"))
+    c100k = load_kv(os.path.join(d, "sleepers_compact_100000.txt"))
+    c1m = load_kv(os.path.join(d, "sleepers_compact_1000000.txt"))
     echo = load_json(os.path.join(d, "echo.json"))
 
     raw_switch = base.get("BM_RawFcontextSwitch")
@@ -152,6 +154,13 @@ def main():
             go_v=go_s1m.get("rss_kb"), target_text="≤ 4.2 KB")
         row("1M sleeping: total RSS", None, s1m.get("rss_total_mb", 0) / 1024, target_abs=4.5, unit="GB",
             target_text="≤ 4.5 GB")
+    # Issue #18's compact-mode targets: ≤ 1.5 KB each, started in ≤ Go's time.
+    for label, c, go in (("100k", c100k, go_s100k), ("1M", c1m, go_s1m)):
+        if c:
+            row(f"{label} sleeping, compact: time to start all", go.get("start_s"), c.get("start_s"), 1.0, unit="s",
+                go_v=go.get("start_s"), target_text="≤ Go's time")
+            row(f"{label} sleeping, compact: RSS per greenlet", c.get("floor_kb"), c.get("rss_kb"), target_abs=1.5,
+                unit="KB", go_v=go.get("rss_kb"), target_text="≤ 1.5 KB")
     for r in echo.get("rows", []):
         row(r["work"], r.get("baseline"), r.get("grove"), r.get("target_ratio"), r.get("target_abs"),
             unit=r.get("unit", ""), target_text=r.get("target", ""), go_v=r.get("go"), gevent_v=r.get("gevent"))

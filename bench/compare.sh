@@ -95,9 +95,14 @@ if [ -x "$BUILD/tools/scale/sleepers" ]; then
     n=100000; [ "$QUICK" = 1 ] && n=10000
     echo "== sleepers $n"
     "$BUILD/tools/scale/sleepers" $n >"$OUT/sleepers_100000.txt" 2>&1 || echo "   sleepers failed"
+    echo "== sleepers $n --compact"
+    "$BUILD/tools/scale/sleepers" $n --compact >"$OUT/sleepers_compact_100000.txt" 2>&1 || echo "   sleepers --compact failed"
     if [ "$ONE_M" = 1 ]; then
         echo "== sleepers 1000000"
         "$BUILD/tools/scale/sleepers" 1000000 --no-cleanup >"$OUT/sleepers_1000000.txt" 2>&1 || echo "   sleepers 1M failed"
+        echo "== sleepers 1000000 --compact"
+        "$BUILD/tools/scale/sleepers" 1000000 --compact --no-cleanup >"$OUT/sleepers_compact_1000000.txt" 2>&1 ||
+            echo "   sleepers 1M --compact failed"
     fi
 fi
 # The same sleepers on goroutines (issue #18's memory row), right after grove's.

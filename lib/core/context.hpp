@@ -27,10 +27,10 @@ struct ContextState {
     bool stack_in_arena = false;  // carved from a StackPool arena
     // Compact greenlets (lib/core/compact.hpp): their used stack is copied
     // out to `copy` and the pages given back while they are parked.
-    bool compact = false;      // fixed at start()
-    bool copy_out = false;     // parked and queued to be copied out (set by the switch away from it)
-    std::uint32_t pins = 0;    // grove wait objects on its stack; while any, it stays in place
-    void* copy = nullptr;      // its stack bytes while copied out, else null
+    bool compact = false;    // fixed at start()
+    bool copy_out = false;   // parked and queued to be copied out (set by the switch away from it)
+    std::uint32_t pins = 0;  // grove wait objects on its stack; while any, it stays in place
+    void* copy = nullptr;    // its stack bytes while copied out, else null
 #if GROVE_ASAN
     void* asan_fake_stack = nullptr;  // ASan's fake-stack handle while suspended
 #endif

@@ -203,7 +203,8 @@ TEST_F(Compact, ManyCompactSleepersEachWakeWithTheirOwnFrames) {
     std::vector<std::uintptr_t> frames(64);
     const auto before = copies_out();
     for (unsigned i = 0; i < frames.size(); ++i)
-        all.push_back(spawn_with(compact_options(), [&frames, i] { return deep_frame_survives_a_sleep(&frames[i], i); }));
+        all.push_back(
+            spawn_with(compact_options(), [&frames, i] { return deep_frame_survives_a_sleep(&frames[i], i); }));
     sleep(5ms);
     EXPECT_EQ(copies_out(), before + frames.size());
     for (auto& g : all) EXPECT_TRUE(g->get().value());
