@@ -65,6 +65,9 @@ struct Settings {
     /// and spawn time, shown by the run info. Costs one clock read per switch
     /// (~20 ns here, bench/monitor_bench.cpp); off, nothing.
     bool greenlet_timing = false;
+    /// GROVE_COMPACT (boolean): every hub starts with Hub::set_compact_default(true),
+    /// so greenlets are compact unless their SpawnOptions say otherwise. Off.
+    bool compact = false;
     /// GROVE_NO_GUARD_INSTALL (boolean; true turns this off): use the kernel's
     /// in-mapping guard pages (MADV_GUARD_INSTALL, Linux 6.13+) when it has
     /// them. Off, stacks are guarded as on older kernels (own mapping, within

@@ -54,8 +54,10 @@ public:
     std::size_t live_count() const noexcept;
 
     /// Whether greenlets started on this hub from now on are compact when their
-    /// SpawnOptions do not say (see SpawnOptions::compact). Off by default.
+    /// SpawnOptions do not say (see SpawnOptions::compact). Off by default
+    /// (on with GROVE_COMPACT=1).
     void set_compact_default(bool on) noexcept;
+    /// What set_compact_default() last set (or GROVE_COMPACT).
     bool compact_default() const noexcept;
 
     /// Queues `fn` to run on the hub at its next turn (same thread; never

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 
 #include <grove/duration.hpp>
@@ -205,6 +206,51 @@ private:
     bool keeps_alive_ = true;
     detail::WaitKind kind_{};
     detail::TimerSlot timer_;
+};
+
+/// Whether the running greenlet is compact (SpawnOptions::compact): a Waiter
+/// or WaitNode on its stack keeps it from being copied out while it waits.
+bool running_compact() noexcept;
+
+/// The usual shape of one blocking call, a Waiter and one node for it, placed
+/// where the running greenlet can wait best: on its stack, or on the heap when
+/// it is compact, so that it is copied out while it waits (grove/sync waits
+/// this way). `NodeArgs` follow the Waiter in the node's constructor:
+///
+///   WaitSite<> site("Event", this);
+///   list.push_back(site.node());
+///   site.waiter().wait(timeout);
+template <class Node = WaitNode>
+class WaitSite {
+public:
+    /// A Waiter(`what`, `object`) and its Node(waiter, `node_args`...), on the
+    /// stack or the heap as above. Never switches.
+    template <class... NodeArgs>
+    explicit WaitSite(const char* what, const void* object, NodeArgs&&... node_args) {
+        if (running_compact()) [[unlikely]]
+            heap_.reset(new Both(what, object, static_cast<NodeArgs&&>(node_args)...));
+        else
+            local_.emplace(what, object, static_cast<NodeArgs&&>(node_args)...);
+    }
+    WaitSite(const WaitSite&) = delete;
+    WaitSite& operator=(const WaitSite&) = delete;
+
+    /// The Waiter (bound to the running greenlet), and the node that wakes it.
+    /// @{
+    Waiter& waiter() noexcept { return heap_ ? heap_->waiter : local_->waiter; }
+    Node& node() noexcept { return heap_ ? heap_->node : local_->node; }
+    /// @}
+
+private:
+    struct Both {  // the node after its waiter: it unlinks before the waiter goes
+        template <class... NodeArgs>
+        Both(const char* what, const void* object, NodeArgs&&... node_args)
+            : waiter(what, object), node(waiter, static_cast<NodeArgs&&>(node_args)...) {}
+        Waiter waiter;
+        Node node;
+    };
+    std::unique_ptr<Both> heap_;
+    std::optional<Both> local_;
 };
 
 }  // namespace grove

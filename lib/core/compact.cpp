@@ -154,6 +154,15 @@ void compact_pin(const void* obj, int delta) noexcept {
     compact_pin(Runtime::record(*hub->current_greenlet()).ctx, obj, delta);
 }
 
+}  // namespace grove::detail
+
+bool grove::running_compact() noexcept {
+    detail::HubImpl* hub = detail::HubImpl::current();
+    return hub && hub->current_is_compact();
+}
+
+namespace grove::detail {
+
 void compact_park(ContextState& c) noexcept {
     ParkedBatch& b = t_batch;
     b.parked[b.size] = &c;

@@ -169,6 +169,7 @@ Settings from_environment() {
     if (const char* v = env("GROVE_RESOLVER")) s.resolver = v;
     if (const char* v = env("GROVE_LOG_LEVEL")) s.log_level = lower(v);
     if (const char* v = env("GROVE_GREENLET_TIMING")) s.greenlet_timing = parse_bool("GROVE_GREENLET_TIMING", v);
+    if (const char* v = env("GROVE_COMPACT")) s.compact = parse_bool("GROVE_COMPACT", v);
     if (const char* v = env("GROVE_NO_GUARD_INSTALL")) s.guard_install = !parse_bool("GROVE_NO_GUARD_INSTALL", v);
     check(s, true, &env_text);
     return s;

@@ -79,6 +79,7 @@ HubImpl::HubImpl() {
     Observer* o = observer();
     timing_ = o && o->timing_wanted();
     if (timing_) slice_start_ns_ = real_now_ns();
+    compact_default_ = config::current().compact;
     context_thread_init(m.ctx);
     stacks_.allocate(h.ctx, kHubStackSize);
     context_make(h.ctx, &Runtime::greenlet_main);

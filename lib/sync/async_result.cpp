@@ -48,12 +48,11 @@ void AsyncResultBase::publish() {
 
 bool AsyncResultBase::wait(std::optional<Duration> timeout) {
     if (ready()) return true;
-    Waiter waiter("AsyncResult", this);
-    WaitNode node(waiter);
-    waiters().push_back(node);
+    WaitSite<> site("AsyncResult", this);
+    waiters().push_back(site.node());
     std::optional<Hub::KeepAlive> keep;
     if (cross_thread_) keep.emplace();
-    waiter.wait(timeout);
+    site.waiter().wait(timeout);
     return ready();
 }
 

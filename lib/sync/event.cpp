@@ -39,18 +39,16 @@ bool Event::wait(std::optional<Duration> timeout) {
             detail::deadline_after(timeout, "Event.wait");  // NaN: std::invalid_argument
             return true;
         }
-        Waiter waiter("Event", this);
-        WaitNode node(waiter);
-        late_.push_back(node);
-        waiter.wait(timeout);
+        WaitSite<> site("Event", this);
+        late_.push_back(site.node());
+        site.waiter().wait(timeout);
         return true;
     }
-    Waiter waiter("Event", this);
-    Node node(waiter, *this);
-    waiters().push_back(node);
+    WaitSite<Node> site("Event", this, *this);
+    waiters().push_back(site.node());
     // A broadcast hands nothing over: leaving by timeout, kill or Timeout only
     // unlinks the node (its destructor), nobody else's wake-up is consumed.
-    return waiter.wait(timeout);
+    return site.waiter().wait(timeout);
 }
 
 }  // namespace grove

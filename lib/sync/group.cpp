@@ -57,10 +57,9 @@ std::vector<Ref<GreenletBase>> Group::greenlets() const {
 
 bool Group::join(std::optional<Duration> timeout, bool raise_error) {
     if (!members_.empty()) {
-        Waiter waiter("Group.join", this);
-        WaitNode node(waiter);
-        empty_waiters_.push_back(node);
-        if (!waiter.wait(timeout)) return false;
+        WaitSite<> site("Group.join", this);
+        empty_waiters_.push_back(site.node());
+        if (!site.waiter().wait(timeout)) return false;
     }
     if (raise_error && first_error_) std::rethrow_exception(std::exchange(first_error_, nullptr));
     return true;

@@ -37,25 +37,23 @@ bool Semaphore::acquire(bool block, std::optional<Duration> timeout) {
         return true;
     }
     if (!block) return false;
-    Waiter waiter("Semaphore", this);
-    WaitNode node(waiter);
-    acquirers_.push_back(node);
+    WaitSite<> site("Semaphore", this);
+    acquirers_.push_back(site.node());
     try {
-        return waiter.wait(timeout);
+        return site.waiter().wait(timeout);
     } catch (...) {
         // The one place a handed-over permit could vanish: killed or timed out
         // in the same turn the permit arrived. Pass it on.
-        if (waiter.woken()) give();
+        if (site.waiter().woken()) give();
         throw;
     }
 }
 
 bool Semaphore::wait(std::optional<Duration> timeout) {
     if (counter_ > 0) return true;
-    Waiter waiter("Semaphore.wait", this);
-    WaitNode node(waiter);
-    watchers_.push_back(node);
-    waiter.wait(timeout);
+    WaitSite<> site("Semaphore.wait", this);
+    watchers_.push_back(site.node());
+    site.waiter().wait(timeout);
     return counter_ > 0;
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
+#include <grove/io/wait.hpp>
 #include <grove/sync/event.hpp>
 #include <grove/timeout.hpp>
 
@@ -130,12 +132,14 @@ TEST_F(Compact, ATimeoutOnItsStackKeepsItInPlaceAndStillFires) {
     EXPECT_TRUE(g->get().value()) << "the Timeout did not end the sleep";
 }
 
-TEST_F(Compact, WaitingOnAnEventKeepsItInPlaceAndTheWakeArrives) {
+// grove/sync's waits keep their Waiter and node on the heap for a compact
+// greenlet (grove::WaitSite): it is copied out while it waits on them.
+TEST_F(Compact, AGreenletWaitingOnAnEventIsCopiedOutAndTheWakeArrives) {
     Event ev;
     const auto before = copies_out();
     auto g = spawn_with(compact_options(), [&ev] { return ev.wait(1s); });
     sleep(1ms);
-    EXPECT_EQ(copies_out(), before);
+    EXPECT_EQ(copies_out(), before + 1);
     ev.set();
     EXPECT_TRUE(g->get().value());
 }
@@ -149,6 +153,40 @@ TEST_F(Compact, OnceItsWaitObjectsAreGoneItIsCopiedOutAgain) {
     sleep(1ms);
     EXPECT_EQ(copies_out(), before + 1);
     g->join();
+}
+
+// An idle connection: a compact greenlet waiting for its socket to become
+// readable is copied out, and reads what arrives when it resumes.
+TEST_F(Compact, AGreenletWaitingOnASocketIsCopiedOutAndReadsWhatArrives) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    std::uintptr_t frame = 0;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&frame, fd = fds[0]] {
+        volatile char mine[8 * 1024];
+        std::memset(const_cast<char*>(mine), 'm', sizeof mine);
+        frame = reinterpret_cast<std::uintptr_t>(&mine[0]);
+        wait_read(fd);
+        char got = 0;
+        if (::read(fd, &got, 1) != 1) return std::string("read failed");
+        return std::string(1, got) + (mine[0] == 'm' && mine[sizeof mine - 1] == 'm' ? " intact" : " changed");
+    });
+    sleep(5ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    EXPECT_FALSE(resident(frame));
+    ASSERT_EQ(::write(fds[1], "x", 1), 1);
+    EXPECT_EQ(g->get().value(), "x intact");
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
+TEST_F(Compact, AJoiningCompactGreenletIsCopiedOut) {
+    auto sleeper = spawn([] { sleep(10ms); });
+    const auto before = copies_out();
+    auto joiner = spawn_with(compact_options(), [&sleeper] { return sleeper->join(); });
+    sleep(2ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    EXPECT_TRUE(joiner->get().value());
 }
 
 struct CountsDestruction {
