@@ -148,7 +148,9 @@ void unpark(ContextState& c) noexcept {
 
 void compact_flush() noexcept { flush_batch(); }
 
-void compact_pin(const void* obj, int delta) noexcept {
+constinit thread_local bool t_compact_started = false;
+
+void compact_pin_slow(const void* obj, int delta) noexcept {
     HubImpl* hub = HubImpl::current();
     if (!hub) return;
     compact_pin(Runtime::record(*hub->current_greenlet()).ctx, obj, delta);
@@ -157,6 +159,7 @@ void compact_pin(const void* obj, int delta) noexcept {
 }  // namespace grove::detail
 
 bool grove::running_compact() noexcept {
+    if (!detail::t_compact_started) return false;
     detail::HubImpl* hub = detail::HubImpl::current();
     return hub && hub->current_is_compact();
 }

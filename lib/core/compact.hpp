@@ -36,11 +36,21 @@ inline bool on_stack(const ContextState& c, const void* p) noexcept {
     return at - base < c.stack_size;
 }
 
+/// Set once a compact greenlet is started on this thread. Until then no stack
+/// here can be compact, so pinning is one load and a branch. (A greenlet is
+/// compact or not from start(), before anything runs on its stack, so an
+/// object made while this was false is never on a compact stack.)
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local bool t_compact_started;
+
 /// Counts `obj` (+1 at construction, -1 at destruction) as a pin of the
 /// running greenlet if that greenlet is compact and `obj` lies on its stack.
 /// Objects on a stack are made and destroyed by the greenlet owning it, so
 /// both calls see the same greenlet.
-void compact_pin(const void* obj, int delta) noexcept;
+void compact_pin_slow(const void* obj, int delta) noexcept;
+inline void compact_pin(const void* obj, int delta) noexcept {
+    if (t_compact_started) [[unlikely]]
+        compact_pin_slow(obj, delta);
+}
 /// Same, when the caller already knows the running greenlet's context.
 inline void compact_pin(ContextState& running, const void* obj, int delta) noexcept {
     if (running.compact && on_stack(running, obj)) [[unlikely]]

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "clock.hpp"
+#include "compact.hpp"
 #include "context.hpp"
 #include "local_storage.hpp"
 #include "report.hpp"
@@ -88,6 +89,7 @@ void GreenletBase::start_owned(std::shared_ptr<GreenletBase> self) {
     r.self = std::move(self);
     r.hub = &hub;
     if (!r.compact_chosen) r.ctx.compact = hub.compact_default();
+    if (r.ctx.compact) detail::t_compact_started = true;
     GreenletBase& parent = *hub.current_greenlet();
     r.parent_ident = parent.minimal_ident();
     if (hub.timing()) r.spawned_at_ns = detail::real_now_ns();

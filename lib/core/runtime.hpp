@@ -21,6 +21,7 @@
 #include <grove/waiter.hpp>
 
 #include "clock.hpp"
+#include "compact.hpp"
 #include "greenlet_record.hpp"
 #include "loop.hpp"
 #include "stack.hpp"
@@ -158,7 +159,7 @@ public:
     GreenletBase* current_greenlet() const noexcept { return current_; }
     /// Whether the running greenlet is compact (lib/core/compact.hpp): a wait
     /// built to let it be copied out keeps its Waiter and nodes on the heap.
-    bool current_is_compact() const noexcept { return Runtime::record(*current_).ctx.compact; }
+    bool current_is_compact() const noexcept { return t_compact_started && Runtime::record(*current_).ctx.compact; }
     bool in_hub() const noexcept { return current_ == &hub_greenlet_; }
     bool is_main_current() const noexcept { return current_ == &main_; }
     Loop& event_loop() noexcept { return loop_; }

@@ -230,7 +230,8 @@ void StackPool::allocate(ContextState& c, std::size_t size) {
 
 void StackPool::release(ContextState& c) noexcept {
     if (!c.stack_base) return;
-    compact_discard(c);  // a compact greenlet that never ran again
+    if (c.copy || c.copy_out) [[unlikely]]
+        compact_discard(c);  // a compact greenlet that never ran again
 #if defined(GROVE_VALGRIND)
     VALGRIND_STACK_DEREGISTER(c.valgrind_id);
 #endif
