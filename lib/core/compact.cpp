@@ -144,6 +144,20 @@ void unpark(ContextState& c) noexcept {
         }
 }
 
+// A copied-out stack, about to be written again: the checkers' marks from
+// its copy-out are lifted. Under ASan its frames' redzones are not restored:
+// checks of the frames it resumes in are lost, never wrong; new frames poison
+// their own.
+void open_to_access([[maybe_unused]] const ContextState& c) noexcept {
+    [[maybe_unused]] char* const begin = release_begin(c);
+#if GROVE_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+#if defined(GROVE_VALGRIND)
+    VALGRIND_MAKE_MEM_UNDEFINED(begin, static_cast<std::size_t>(top(c) - begin));
+#endif
+}
+
 }  // namespace
 
 void compact_flush() noexcept { flush_batch(); }
@@ -175,15 +189,7 @@ void compact_park(ContextState& c) noexcept {
 void compact_copy_in(ContextState& c) noexcept {
     if (c.copy_out) return unpark(c);  // never copied: its stack is as it left it
     auto* copy = static_cast<CopyHeader*>(c.copy);
-    [[maybe_unused]] char* const begin = release_begin(c);
-#if GROVE_ASAN
-    // Its frames' redzones are not restored: checks of the frames it resumes
-    // in are lost, never wrong; new frames poison their own.
-    ASAN_UNPOISON_MEMORY_REGION(begin, static_cast<std::size_t>(top(c) - begin));
-#endif
-#if defined(GROVE_VALGRIND)
-    VALGRIND_MAKE_MEM_UNDEFINED(begin, static_cast<std::size_t>(top(c) - begin));
-#endif
+    open_to_access(c);
     std::memcpy(top(c) - copy->used, copy + 1, copy->used);
     std::free(copy);
     c.copy = nullptr;
@@ -195,13 +201,7 @@ void compact_discard(ContextState& c) noexcept {
     if (!c.copy) return;
     std::free(c.copy);
     c.copy = nullptr;
-    [[maybe_unused]] char* const begin = release_begin(c);
-#if GROVE_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(begin, static_cast<std::size_t>(top(c) - begin));
-#endif
-#if defined(GROVE_VALGRIND)
-    VALGRIND_MAKE_MEM_UNDEFINED(begin, static_cast<std::size_t>(top(c) - begin));
-#endif
+    open_to_access(c);
 }
 
 CompactCounts compact_counts() noexcept { return t_counts; }

@@ -278,7 +278,7 @@ void HubImpl::run_loop() {
         }
         // The loop returns the count of active watchers that keep it alive:
         // with none, it polls once without blocking and nothing can ever wake anyone.
-        compact_flush();  // idle: the pages of stacks copied out go back now, not at the next batch
+        compact_flush();  // idle: queued compact greenlets are copied out and their pages go back now
         polling_.store(true, std::memory_order_relaxed);
         if (virtual_clock) blocked_since_ns_ = real_now_ns();
         const int active = loop_.block_once();
