@@ -58,10 +58,10 @@ void copy_words(void* to, const void* from, std::size_t bytes) noexcept {
 #endif
 }
 
+// valgrind does not know process_madvise: there, each stack gets a madvise.
+#if !defined(GROVE_VALGRIND) && defined(SYS_pidfd_open) && defined(SYS_process_madvise)
+#define GROVE_BATCHED_MADVISE 1
 int self_pidfd() noexcept {
-#if defined(GROVE_VALGRIND) || !defined(SYS_pidfd_open) || !defined(SYS_process_madvise)
-    return -1;  // valgrind does not know these calls
-#else
     // Per process: a fork's child must not advise its parent (DONTNEED is
     // refused for another process, but that should not be what keeps it safe).
     static thread_local pid_t owner = 0;
@@ -72,8 +72,8 @@ int self_pidfd() noexcept {
         owner = pid;
     }
     return fd;
-#endif
 }
+#endif
 
 // Parked compact greenlets not yet copied out. The copy and the page release
 // are done for a batch at once: when it is full, or when the hub is about to
@@ -117,7 +117,7 @@ void flush_batch() noexcept {
     if (b.size == 0) return;
     iovec ranges[kBatch];
     std::size_t n = 0;
-    std::size_t bytes = 0;
+    [[maybe_unused]] std::size_t bytes = 0;  // what a batched call must advise in full
     for (std::size_t i = 0; i < b.size; ++i)
         if (const iovec r = copy_out(*b.parked[i]); r.iov_len) {
             ranges[n++] = r;
@@ -125,7 +125,7 @@ void flush_batch() noexcept {
         }
     b.size = 0;
     bool done = n == 0;
-#if !defined(GROVE_VALGRIND) && defined(SYS_process_madvise)
+#if defined(GROVE_BATCHED_MADVISE)
     if (const int fd = done ? -1 : self_pidfd(); fd >= 0)
         done = syscall(SYS_process_madvise, fd, ranges, n, MADV_DONTNEED, 0u) == static_cast<long>(bytes);
 #endif
