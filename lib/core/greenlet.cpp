@@ -118,22 +118,10 @@ bool GreenletBase::join(std::optional<Duration> timeout) {
     HubImpl& hub = hub_for(*this, "GreenletBase::join");
     if (hub.current_greenlet() == this)
         throw std::logic_error("grove: GreenletBase::join: a greenlet cannot join itself");
-    struct JoinPark {
-        Waiter w;
-        WaitNode node{w};
-        explicit JoinPark(GreenletBase* target) : w("join", target) {
-            Runtime::set_kind(w, detail::WaitKind::Join);
-            target->waiters().push_back(node);
-        }
-    };
-    if (hub.current_is_compact()) [[unlikely]] {
-        // On the heap, so a compact joiner can be copied out (lib/core/compact.hpp).
-        const auto park = std::make_unique<JoinPark>(this);
-        park->w.wait(timeout);
-    } else {
-        JoinPark park(this);
-        park.w.wait(timeout);
-    }
+    WaitSite<> site("join", this);  // on the heap for a compact joiner, so it can be copied out
+    Runtime::set_kind(site.waiter(), detail::WaitKind::Join);
+    waiters().push_back(site.node());
+    site.waiter().wait(timeout);
     return dead();
 }
 

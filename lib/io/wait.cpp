@@ -9,7 +9,6 @@
 #include <poll.h>
 
 #include <cerrno>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -51,19 +50,6 @@ struct FdWaitOptions {
     bool probe = false;
 };
 
-/// One greenlet's wait on one fd: its Waiter and the node in the fd's list.
-struct FdPark {
-    Waiter waiter;
-    detail::FdWait node;
-    FdPark(HubImpl& hub, int fd, int events, const char* what, bool owned)
-        : waiter(what, detail::fd_wait_object(fd, events)), node(waiter, hub.event_loop(), fd, events, owned) {}
-    bool wait(std::optional<Deadline> deadline, const char* what) {
-        const bool ready = waiter.wait_until(deadline);
-        if (node.closed()) throw_ebadf(what);
-        return ready;
-    }
-};
-
 bool wait_impl(int fd, int events, std::optional<Deadline> deadline, const char* what, FdWaitOptions options) {
     if (deadline == Deadline::min()) return poll_once(fd, events, what);
     // libev asserts (aborting the process) on an fd that is not open: probe
@@ -75,14 +61,12 @@ bool wait_impl(int fd, int events, std::optional<Deadline> deadline, const char*
             throw_ebadf(what);
     }
     HubImpl& hub = HubImpl::get();
-    if (hub.current_is_compact()) [[unlikely]] {
-        // On the heap: nothing the loop reaches is then on the waiting stack,
-        // so an idle compact connection is copied out (lib/core/compact.hpp).
-        const auto park = std::make_unique<FdPark>(hub, fd, events, what, options.owned);
-        return park->wait(deadline, what);
-    }
-    FdPark park(hub, fd, events, what, options.owned);
-    return park.wait(deadline, what);
+    // On the heap for a compact greenlet, so an idle connection is copied out.
+    WaitSite<detail::FdWait> site(what, detail::fd_wait_object(fd, events), hub.event_loop(), fd, events,
+                                  options.owned);
+    const bool ready = site.waiter().wait_until(deadline);
+    if (site.node().closed()) throw_ebadf(what);
+    return ready;
 }
 
 void wait_public(int fd, int events, std::optional<Duration> timeout, const char* what) {
