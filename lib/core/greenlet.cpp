@@ -51,7 +51,7 @@ void start_timer_fired(detail::HubTimer& t) noexcept {
 
 }  // namespace
 
-GreenletBase::GreenletBase() : record_(detail::make_record(this)) {}
+GreenletBase::GreenletBase() : record_(detail::make_record()) {}
 
 GreenletBase::~GreenletBase() {
     if (detail::on_ready_queue(record_->state) && record_->hub) static_cast<HubImpl*>(record_->hub)->unschedule(this);
@@ -321,9 +321,13 @@ void Runtime::greenlet_main() {
             error = std::current_exception();
             g->record_->trace = take_throw_trace(error);
         }
-        destroy_locals(g->record_->locals);  // its grove::local values, before joiners resume
+        // Its grove::local values, before joiners resume. A destructor may
+        // block (and so park, and move the record): the slot is read afresh.
+        destroy_locals(*g);
         finish(*g, std::move(error), std::move(exit));
     }
+    // No switch until context_exit below: the record leaves the stack now.
+    if (g->record_->home == RecordHome::Stack) move_record_off_stack(*g);
     // Straight to the hub when it has a report or links to run, so they come
     // before any joiner resumes (as in gevent).
     GreenletBase* next = g->record_->state == GreenletState::Notifying ? &hub.hub_greenlet_ : hub.pick_next();
@@ -339,8 +343,48 @@ void Runtime::greenlet_main() {
 void HubImpl::after_death(void* dead) noexcept {
     auto* g = static_cast<GreenletBase*>(dead);
     GreenletRecord& s = Runtime::record(*g);
-    static_cast<HubImpl*>(s.hub)->stacks_.release(s.ctx);
+    // A record still on its stack (no memory to move it to) keeps the stack.
+    if (s.home != RecordHome::Stack) static_cast<HubImpl*>(s.hub)->stacks_.release(s.ctx);
     auto self = std::move(s.self);  // may destroy the greenlet object here
+}
+
+// --- where the record lives (greenlet_record.hpp) ----------------------------
+
+void Runtime::relocate_record(GreenletBase& g, void* to, RecordHome home) noexcept {
+    GreenletRecord* from = g.record_;
+    auto* r = new (to) GreenletRecord(std::move(*from));
+    r->home = home;
+    // Published before the old one goes: a signal handler on this thread
+    // (lib/util/monitor.cpp) may read the record at any instruction.
+    g.record_ = r;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    const RecordHome old = from->home;
+    from->~GreenletRecord();
+    if (old == RecordHome::Slab)
+        record_slab_free(from, home == RecordHome::Stack);
+    else if (old == RecordHome::Heap)
+        ::operator delete(from);
+}
+
+GreenletRecord& Runtime::move_record_to_stack(GreenletBase& g) noexcept {
+    g.record_->moves_at_park = false;
+    relocate_record(g, record_room(g.record_->ctx), RecordHome::Stack);
+    return *g.record_;
+}
+
+void Runtime::move_record_off_stack(GreenletBase& g) noexcept {
+    RecordHome home = RecordHome::Slab;
+    void* room = nullptr;
+    try {
+        room = record_slab_allocate();
+    } catch (...) {
+    }
+    if (!room) {
+        home = RecordHome::Heap;
+        room = ::operator new(sizeof(GreenletRecord), std::nothrow);
+        if (!room) return;  // out of memory: the record stays, and after_death keeps its stack
+    }
+    relocate_record(g, room, home);
 }
 
 void Runtime::finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit) {

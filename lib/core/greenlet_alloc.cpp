@@ -13,8 +13,6 @@
 
 #include <grove/detail/greenlet_alloc.hpp>
 
-#include "greenlet_record.hpp"
-
 namespace grove::detail {
 
 #if GROVE_BLOCK_CACHE
@@ -106,29 +104,5 @@ void* greenlet_block_allocate(std::size_t bytes) { return ::operator new(bytes);
 void greenlet_block_free(void* block, std::size_t) noexcept { ::operator delete(block); }
 
 #endif
-
-// --- the greenlet record, co-allocated --------------------------------------------
-
-constinit thread_local RecordRoom t_record_room{};
-
-namespace {
-
-constexpr std::size_t record_offset(std::size_t bytes) noexcept {
-    return (bytes + alignof(GreenletRecord) - 1) & ~(alignof(GreenletRecord) - 1);
-}
-
-}  // namespace
-
-void* greenlet_block_allocate_with_record(std::size_t bytes) {
-    const std::size_t offset = record_offset(bytes);
-    void* block = greenlet_block_allocate(offset + sizeof(GreenletRecord));
-    const auto at = reinterpret_cast<std::uintptr_t>(block);
-    t_record_room = {at, at + offset};
-    return block;
-}
-
-void greenlet_block_free_with_record(void* block, std::size_t bytes) noexcept {
-    greenlet_block_free(block, record_offset(bytes) + sizeof(GreenletRecord));
-}
 
 }  // namespace grove::detail

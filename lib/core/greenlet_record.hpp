@@ -1,9 +1,19 @@
 // grove internal — a greenlet's runtime record: what the hub knows about it.
 //
 // GreenletBase holds only a pointer to it (its `record_`), so nothing here is
-// part of grove's ABI. spawn() and make() place the record in the same block
-// as the greenlet object and its Ref's control block (greenlet_alloc.cpp);
-// a greenlet made any other way gets a record of its own from the same cache.
+// part of grove's ABI, and the record can move. It is born in the per-thread
+// record slab (record_slab.hpp); at its greenlet's first wait (in
+// Waiter::wait_until, before it parks) it moves into the room at the top of
+// the greenlet's own stack, and at death it moves back to the slab, before
+// the stack goes. So a parked greenlet costs its stack's first page, its
+// object and nothing else. A greenlet that never waits (a batch job, one that
+// only yields) never moves; a compact one (compact.hpp) never does either.
+//
+// The rule that makes the move safe: only the running greenlet's own record
+// moves, at those two points, and everything that names a greenlet across a
+// switch holds its GreenletBase*, never a reference into its record. Code
+// that takes `Runtime::record(g)` keeps the reference only until it calls
+// something that may wait (a grove::local destructor, a user callback).
 #pragma once
 
 #include "internal.hpp"
@@ -22,6 +32,7 @@
 
 #include "context.hpp"
 #include "interrupts.hpp"
+#include "record_slab.hpp"
 
 namespace grove {
 class GreenletBase;
@@ -55,6 +66,13 @@ inline bool begun_alive(GreenletState s) noexcept { return s == GreenletState::R
 inline bool started_alive(GreenletState s) noexcept { return s >= GreenletState::Delayed && s <= GreenletState::Begun; }
 inline bool is_dead(GreenletState s) noexcept { return s >= GreenletState::Dead; }
 
+/// Where a record lives (see the top of this file).
+enum class RecordHome : std::uint8_t {
+    Slab,   // a slot of the record slab
+    Heap,   // a block of its own (sanitizer builds; the slab unavailable)
+    Stack,  // the record room at the top of its greenlet's stack
+};
+
 enum class LinkKind : std::uint8_t { Any, Value, Exception };
 
 struct Link {
@@ -70,7 +88,8 @@ struct GreenletRecord {
     bool is_main = false;                // the thread's own stack
     bool is_hub = false;                 // the hub's loop fiber
     bool reported = false;               // its unhandled error was reported
-    bool co_allocated = false;           // lives in its greenlet's allocation block (not freed on its own)
+    RecordHome home = RecordHome::Slab;  // where this record lives
+    bool moves_at_park = false;          // set when its stack is given: moves there at its first wait
     bool compact_chosen = false;         // SpawnOptions::compact was given (ctx.compact holds it)
     GreenletBase* ready_prev = nullptr;  // valid while on_ready_queue(state)
     GreenletBase* ready_next = nullptr;
@@ -95,37 +114,23 @@ struct GreenletRecord {
     void* locals = nullptr;  // its grove::local values (lib/core/local_storage.cpp); null until first use
 };
 
-/// The room greenlet_block_allocate_with_record (lib/core/greenlet_alloc.cpp)
-/// just reserved after a greenlet's block, for the GreenletBase constructor
-/// that runs next: std::allocate_shared constructs the object right after
-/// allocating its block.
-struct RecordRoom {
-    std::uintptr_t block;
-    std::uintptr_t record;
-};
-[[gnu::tls_model("initial-exec")]] extern constinit thread_local RecordRoom t_record_room;
-
-/// Makes the record of a greenlet object under construction at `self`: the
-/// room reserved in its block if `self` lies in that block, else a block of
-/// its own (a greenlet made by std::make_shared, or a member object, must not
-/// take the room an unrelated allocation left behind).
-inline GreenletRecord* make_record(const void* self) {
-    const RecordRoom room = t_record_room;
-    t_record_room = {};
-    const auto at = reinterpret_cast<std::uintptr_t>(self);
-    if (at >= room.block && at < room.record) [[likely]] {  // never, once cleared: record is 0
-        auto* r = new (reinterpret_cast<void*>(room.record)) GreenletRecord;
-        r->co_allocated = true;
-        return r;
-    }
-    return new (greenlet_block_allocate(sizeof(GreenletRecord))) GreenletRecord;
+/// Makes a greenlet's record, in the slab (or a heap block where there is none).
+inline GreenletRecord* make_record() {
+    if (void* slot = record_slab_allocate()) [[likely]]
+        return new (slot) GreenletRecord;
+    auto* r = new GreenletRecord;
+    r->home = RecordHome::Heap;
+    return r;
 }
 
-/// Destroys `r` and frees it unless it lives in its greenlet's block.
+/// Destroys `r` and frees its memory (a record on a stack goes with the stack).
 inline void destroy_record(GreenletRecord* r) noexcept {
-    const bool co_allocated = r->co_allocated;
+    const RecordHome home = r->home;
     r->~GreenletRecord();
-    if (!co_allocated) greenlet_block_free(r, sizeof(GreenletRecord));
+    if (home == RecordHome::Slab)
+        record_slab_free(r);
+    else if (home == RecordHome::Heap)
+        ::operator delete(r);
 }
 
 }  // namespace detail

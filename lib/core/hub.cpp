@@ -132,13 +132,16 @@ void HubImpl::destroy_impl() {
             logger()->error("grove: {} did not exit after GreenletExit (3 tries); abandoning its stack", g->describe());
         } catch (...) {
         }
+        // It never runs again, and its stack goes with the pool: a record
+        // there (it parked) moves off first, for the Refs that outlive us.
+        if (Runtime::record(*g).home == RecordHome::Stack) Runtime::move_record_off_stack(*g);
         remove_live(*g);
-        Runtime::record(*g).self.reset();  // the stack stays mapped: it may still be referenced
+        Runtime::record(*g).self.reset();
     }
     // grove::local values of the hub (its callbacks) and of this main greenlet;
     // whatever their destructors touch lands in main's slot, emptied last.
-    destroy_locals(Runtime::record(hub_greenlet_).locals);
-    destroy_locals(Runtime::record(main_).locals);
+    destroy_locals(hub_greenlet_);
+    destroy_locals(main_);
     t_hub = nullptr;
     delete this;
 }
@@ -176,6 +179,10 @@ bool HubImpl::prepare(GreenletBase* g) noexcept {
         s.self.reset();  // the notification queue holds it for the report
         return false;
     }
+    // Its record moves onto its stack at its first wait (Waiter::wait_until),
+    // unless it is compact: that stack is copied out while parked, and the
+    // record stays in the slab, where the hub can reach it.
+    s.moves_at_park = !s.ctx.compact;
     context_make(s.ctx, &Runtime::greenlet_main);
     return true;
 }
@@ -278,7 +285,8 @@ void HubImpl::run_loop() {
         }
         // The loop returns the count of active watchers that keep it alive:
         // with none, it polls once without blocking and nothing can ever wake anyone.
-        compact_flush();  // idle: queued compact greenlets are copied out and their pages go back now
+        compact_flush();     // idle: queued compact greenlets are copied out and their pages go back now
+        record_slab_trim();  // and record slab chunks emptied by parked greenlets
         polling_.store(true, std::memory_order_relaxed);
         if (virtual_clock) blocked_since_ns_ = real_now_ns();
         const int active = loop_.block_once();

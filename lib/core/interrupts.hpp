@@ -40,6 +40,16 @@ public:
     PendingInterrupts() = default;
     PendingInterrupts(const PendingInterrupts&) = delete;
     PendingInterrupts& operator=(const PendingInterrupts&) = delete;
+    /// Moves with its greenlet's record (greenlet_record.hpp). The queued
+    /// Timeouts link among themselves and name their owner greenlet, never
+    /// this object, so nothing points back here.
+    PendingInterrupts(PendingInterrupts&& o) noexcept
+        : slot_(std::move(o.slot_)),
+          slot_timeout_(o.slot_timeout_),
+          queue_head_(o.queue_head_),
+          queue_tail_(o.queue_tail_) {
+        o.slot_timeout_ = o.queue_head_ = o.queue_tail_ = nullptr;
+    }
     ~PendingInterrupts() { clear(); }
 
     /// Something is to be thrown at the greenlet's next blocking point.

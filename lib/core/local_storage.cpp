@@ -119,10 +119,10 @@ void* local_insert(LocalRegistry* reg, void* value, void (*destroy)(void*) noexc
     return value;
 }
 
-void destroy_locals(void*& slot) noexcept {
+void destroy_locals(GreenletBase& g) noexcept {
     // A destructor may touch a local again: that value goes into a fresh
     // table in the same slot, destroyed by the next round.
-    while (auto* table = static_cast<LocalTable*>(std::exchange(slot, nullptr))) {
+    while (auto* table = static_cast<LocalTable*>(std::exchange(Runtime::record(g).locals, nullptr))) {
         for (auto& [key, e] : *table) {
             if (void* value = take(e)) e.destroy(value);
             e.reg->release();

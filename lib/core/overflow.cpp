@@ -10,7 +10,8 @@ namespace grove::detail {
 bool HubImpl::describe_overflow(const void* fault, const void* sp, char* out, std::size_t out_size) {
     HubImpl* hub = t_hub;
     if (!hub || !hub->current_) return false;
-    const ContextState& c = Runtime::record(*hub->current_).ctx;
+    const GreenletRecord& r = Runtime::record(*hub->current_);
+    const ContextState& c = r.ctx;
     if (!c.stack_base || hub->current_ == &hub->main_) return false;
     const char* base = static_cast<const char*>(c.stack_base);
     const char* addr = static_cast<const char*>(fault);
@@ -26,10 +27,13 @@ bool HubImpl::describe_overflow(const void* fault, const void* sp, char* out, st
     } catch (...) {
         who = "<greenlet>";
     }
+    // The size asked for (the default and the hub's are whole pages; the
+    // usable part is a little more: the mapping rounds up past the record room).
+    const std::size_t asked = r.stack_request ? r.stack_request : c.stack_size / 4096 * 4096;
     std::snprintf(out, out_size,
                   "grove: stack overflow in %s: its %zu-byte stack is exhausted "
                   "(set GROVE_STACK_SIZE, e.g. GROVE_STACK_SIZE=1M, or SpawnOptions::stack_size)\n",
-                  who.c_str(), c.stack_size);
+                  who.c_str(), asked);
     return true;
 }
 

@@ -96,6 +96,14 @@ struct Runtime {
     [[noreturn]] static void greenlet_main();
     /// Marks `g` dead with the given outcome and wakes whoever waits on it.
     static void finish(GreenletBase& g, std::exception_ptr error, std::exception_ptr exit);
+    /// The running `g` waits for the first time: its record moves into its
+    /// stack's record room (greenlet_record.hpp). Returns the moved record.
+    static GreenletRecord& move_record_to_stack(GreenletBase& g) noexcept;
+    /// The running `g` has died: its record leaves the stack about to go.
+    static void move_record_off_stack(GreenletBase& g) noexcept;
+    /// Moves `g`'s record to `to` (raw room of kRecordSlotBytes), where it
+    /// lives as `home`, and frees the old one's memory. Never fails.
+    static void relocate_record(GreenletBase& g, void* to, RecordHome home) noexcept;
 
     // Waiter internals.
     static WaitKind kind(const Waiter& w) noexcept { return w.kind_; }

@@ -60,6 +60,9 @@ std::size_t compute_guard_budget() {
     return max_maps / 4;
 }
 
+// A stack's whole size: `usable` bytes and the record room above them.
+std::size_t slot_size(std::size_t usable) { return round_to_pages(usable + kRecordRoom); }
+
 void write_canary(void* base) noexcept { std::memcpy(base, &kCanary, sizeof kCanary); }
 
 #ifndef MADV_GUARD_INSTALL
@@ -153,7 +156,7 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
     // all installed when the arena is mapped: every carve there has the same
     // stride, so each pre-installed guard sits right below a stack, never
     // inside one. Other sizes share arenas and get their guard one by one.
-    const bool batched = guard && size == default_stack_size();
+    const bool batched = guard && size == default_slot_;
     ArenaCursor& arena = batched ? default_arena_ : other_arena_;
     if (arena.next == nullptr || arena.next + stride > arena.end) {
         const std::size_t length = stride * kArenaStacks;
@@ -179,7 +182,7 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
 }
 
 void StackPool::allocate(ContextState& c, std::size_t size) {
-    size = size ? round_to_pages(size) : default_stack_size();
+    size = size ? slot_size(size) : default_slot_;
     Slot slot{};
     FreeList& list = free_list(size);
     if (!list.slots.empty()) {
@@ -216,7 +219,7 @@ void StackPool::allocate(ContextState& c, std::size_t size) {
     if (!slot.tsan_fiber) slot.tsan_fiber = __tsan_create_fiber(0);
 #endif
     c.stack_base = slot.base;
-    c.stack_size = slot.size;
+    c.stack_size = slot.size - kRecordRoom;
     c.stack_guarded = slot.guarded;
     c.stack_in_arena = slot.in_arena;
 #if GROVE_TSAN
@@ -240,7 +243,7 @@ void StackPool::release(ContextState& c) noexcept {
 #else
     void* const tsan_fiber = nullptr;
 #endif
-    Slot slot{c.stack_base, c.stack_size, c.stack_guarded, tsan_fiber, c.stack_in_arena};
+    Slot slot{c.stack_base, c.stack_size + kRecordRoom, c.stack_guarded, tsan_fiber, c.stack_in_arena};
     try {
         // LIFO: the newest is the hottest and is reused first. Slots that
         // slide out of the hot window give their memory back, each once; the
@@ -270,6 +273,8 @@ void unmap(void* p, std::size_t length) noexcept {
     munmap(p, length);
 }
 }  // namespace
+
+StackPool::StackPool() : default_slot_(slot_size(default_stack_size())) {}
 
 StackPool::~StackPool() {
     const std::size_t guard = page_size();

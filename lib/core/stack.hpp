@@ -5,6 +5,12 @@
 //   guarded (while the process-wide guard budget lasts):
 //     [ guard page PROT_NONE ][ canary | ........ usable ........ ]
 //                              ^ stack_base                       ^ top
+//
+// The top kRecordRoom bytes of every stack are not part of its usable size
+// (a stack is mapped that much larger than asked, rounded to pages):
+// they are the room its greenlet's record moves into at the first park
+// (greenlet_record.hpp), so a parked greenlet's record shares the page its
+// newest frames already touched.
 //   unguarded (beyond the budget, carved from large arenas):
 //     [ canary | ........ usable ........ ][ canary | ... next stack ...
 //
@@ -26,6 +32,7 @@
 #include <vector>
 
 #include "context.hpp"
+#include "record_slab.hpp"
 
 namespace grove::detail {
 
@@ -33,18 +40,25 @@ namespace grove::detail {
 /// m/M suffix), else 128 KiB; ×4 under AddressSanitizer.
 std::size_t default_stack_size();
 
+/// Bytes at the top of each stack, above its usable size, kept for its record.
+inline constexpr std::size_t kRecordRoom = kRecordSlotBytes;
+
+/// The record room of the stack `c` was given (right above its usable top).
+inline void* record_room(const ContextState& c) noexcept { return static_cast<char*>(c.stack_base) + c.stack_size; }
+
 bool stack_canary_intact(const void* stack_base) noexcept;
 /// Writes the canary (done for every unguarded stack the pool hands out).
 void stack_write_canary(void* stack_base) noexcept;
 
 class StackPool {
 public:
-    StackPool() = default;
+    StackPool();
     StackPool(const StackPool&) = delete;
     StackPool& operator=(const StackPool&) = delete;
     ~StackPool();
 
-    /// Gives `c` a stack of at least `size` usable bytes (0: the default).
+    /// Gives `c` a stack of at least `size` usable bytes (0: the default),
+    /// with the record room above them.
     /// Throws std::system_error naming the limit when none can be mapped.
     void allocate(ContextState& c, std::size_t size);
     /// Takes the stack of a context that will never run again.
@@ -83,6 +97,7 @@ private:
         }
         return *cached_list_;
     }
+    std::size_t default_slot_;  // the whole size of a default stack (usable + record room, in pages)
     std::unordered_map<std::size_t, FreeList> free_;
     std::size_t cached_size_ = 0;
     FreeList* cached_list_ = nullptr;

@@ -142,7 +142,13 @@ bool Waiter::wait_until(std::optional<Deadline> deadline) {
         t.referenced = keeps_alive_;
         hub.arm_timer(t, detail::to_ns(*deadline));
     }
-    auto& s = Runtime::record(*greenlet_);
+    // Its first wait: the record moves onto the top page of its stack, which
+    // its frames keep resident anyway (greenlet_record.hpp). It moves nowhere
+    // else while the greenlet lives, so `s` stays good across the waits below.
+    auto* record = &Runtime::record(*greenlet_);
+    if (record->moves_at_park) [[unlikely]]
+        record = &Runtime::move_record_to_stack(*greenlet_);
+    auto& s = *record;
     // A kill or Timeout deferred past an earlier wait (wake_final, or a
     // destructor) is thrown here, its next blocking point: resume at once.
     if (s.interrupts.any()) [[unlikely]]

@@ -85,47 +85,5 @@ TEST_F(GreenletAlloc, AThreadsCachedBlocksAreReturnedWhenItExits) {
     EXPECT_LT(after + kBlocks * kSize * 9 / 10, held) << "held " << held << " after " << after;
 }
 
-// The runtime's record of a greenlet (lib/core/greenlet_record.hpp) sits in
-// the block spawn()/make() allocate, right after the object: one allocation
-// per greenlet, and the record's cache lines next to the object's.
-struct Counted : Greenlet<int> {
-    Counted() = default;
-    int run() override { return 42; }
-};
-
-bool record_in_block_of(const GreenletBase& g, std::size_t object_size) {
-    const auto* record = reinterpret_cast<const char*>(&detail::Runtime::record(g));
-    const auto* object = reinterpret_cast<const char*>(&g);
-    // After the object, within the control block's tail and the record's alignment.
-    return record > object && record < object + object_size + 64;
-}
-
-TEST_F(GreenletAlloc, SpawnAndMakePlaceTheRecordInTheGreenletsOwnBlock) {
-    auto spawned = spawn([] { return 1; });
-    auto made = make<Counted>();
-    EXPECT_TRUE(detail::Runtime::record(*spawned).co_allocated);
-    EXPECT_TRUE(detail::Runtime::record(*made).co_allocated);
-    EXPECT_TRUE(record_in_block_of(*made, sizeof(Counted)));
-    made->start();
-    EXPECT_EQ(made->get().value(), 42);
-    EXPECT_EQ(spawned->get().value(), 1);
-}
-
-TEST_F(GreenletAlloc, AGreenletMadeWithoutGroveGetsARecordOfItsOwn) {
-    // std::make_shared does not reserve room for the record, and the
-    // reservation left by an allocation that no greenlet took must not be
-    // taken by a greenlet living elsewhere.
-    constexpr std::size_t kBytes = 64;
-    void* unused = detail::greenlet_block_allocate_with_record(kBytes);
-    auto plain = std::make_shared<Counted>();
-    const auto* record = reinterpret_cast<const char*>(&detail::Runtime::record(*plain));
-    const auto* block = static_cast<const char*>(unused);
-    EXPECT_FALSE(detail::Runtime::record(*plain).co_allocated);
-    EXPECT_FALSE(record >= block && record < block + kBytes + sizeof(detail::GreenletRecord));
-    detail::greenlet_block_free_with_record(unused, kBytes);
-    plain->start();
-    EXPECT_EQ(plain->get().value(), 42);
-}
-
 }  // namespace
 }  // namespace grove

@@ -1,11 +1,11 @@
 // grove — where greenlet objects live.
 //
-// Implementation detail of spawn()/make(): the greenlet object, its Ref's
-// control block and the runtime's private record of the greenlet are one
-// allocation (std::allocate_shared, with room for the record after the
-// object), taken from a small per-thread cache of recently freed blocks
-// instead of malloc. A spawn+join loop then reuses the same hot block every
-// time. Users never name this.
+// Implementation detail of spawn()/make(): the greenlet object and its Ref's
+// control block are one allocation (std::allocate_shared), taken from a small
+// per-thread cache of recently freed blocks instead of malloc. A spawn+join
+// loop then reuses the same hot block every time. (The runtime's record of
+// the greenlet lives elsewhere: it moves onto the greenlet's stack while the
+// greenlet is parked.) Users never name this.
 #pragma once
 
 #include <cstddef>
@@ -18,11 +18,6 @@ namespace grove::detail {
 void* greenlet_block_allocate(std::size_t bytes);
 /// Returns a block from greenlet_block_allocate(bytes); any thread may free it.
 void greenlet_block_free(void* block, std::size_t bytes) noexcept;
-/// A block of `bytes` for a greenlet object (and its control block), followed
-/// by room for its runtime record, which the greenlet's constructor takes.
-void* greenlet_block_allocate_with_record(std::size_t bytes);
-/// Returns a block from greenlet_block_allocate_with_record(bytes).
-void greenlet_block_free_with_record(void* block, std::size_t bytes) noexcept;
 
 template <class T>
 struct GreenletAllocator {
@@ -36,13 +31,13 @@ struct GreenletAllocator {
         if constexpr (alignof(T) > alignof(std::max_align_t))
             return std::allocator<T>{}.allocate(n);
         else
-            return static_cast<T*>(greenlet_block_allocate_with_record(n * sizeof(T)));
+            return static_cast<T*>(greenlet_block_allocate(n * sizeof(T)));
     }
     void deallocate(T* p, std::size_t n) noexcept {
         if constexpr (alignof(T) > alignof(std::max_align_t))
             std::allocator<T>{}.deallocate(p, n);
         else
-            greenlet_block_free_with_record(p, n * sizeof(T));
+            greenlet_block_free(p, n * sizeof(T));
     }
 
     template <class U>
