@@ -64,7 +64,9 @@ struct SpawnOptions {
     /// so grove never breaks the rule itself; what it cannot see is a pointer of
     /// your own to a local of a waiting compact greenlet, given to another
     /// greenlet or thread. Such an access reads zeros and its writes are lost
-    /// (AddressSanitizer reports it). grove::sleep is built to be compact.
+    /// (AddressSanitizer reports it). grove::sleep, join, the fd waits and the
+    /// grove/sync Event, AsyncResult, Semaphore, Lock, Group and queues are
+    /// built to let a compact greenlet go while it waits.
     std::optional<bool> compact = std::nullopt;  // initialized: {size, name} stays warning-free
 };
 

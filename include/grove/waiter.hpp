@@ -240,6 +240,10 @@ public:
     Waiter& waiter() noexcept { return heap_ ? heap_->waiter : local_->waiter; }
     Node& node() noexcept { return heap_ ? heap_->node : local_->node; }
     /// @}
+    /// Whether they are on the heap (the running greenlet is compact): then
+    /// whatever else the waker reads must be off the stack too (a Queue
+    /// putter moves its item into its node).
+    bool on_heap() const noexcept { return heap_ != nullptr; }
 
 private:
     struct Both {  // the node after its waiter: it unlinks before the waiter goes

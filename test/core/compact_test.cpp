@@ -12,12 +12,16 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
 #include <grove/io/wait.hpp>
+#include <grove/sync/channel.hpp>
 #include <grove/sync/event.hpp>
+#include <grove/sync/joinable_queue.hpp>
+#include <grove/sync/queue.hpp>
 #include <grove/timeout.hpp>
 
 #include "compact.hpp"
@@ -178,6 +182,54 @@ TEST_F(Compact, AGreenletWaitingOnASocketIsCopiedOutAndReadsWhatArrives) {
     EXPECT_EQ(g->get().value(), "x intact");
     ::close(fds[0]);
     ::close(fds[1]);
+}
+
+// A long string: its characters are on the heap, but the string object itself
+// (pointer, size) lies wherever the putter keeps it.
+const std::string kLongItem(200, 'q');
+
+TEST_F(Compact, AGetterWaitingOnAQueueIsCopiedOutAndGetsTheItem) {
+    Queue<std::string> q;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&q] { return q.get(); });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    q.put(kLongItem);
+    EXPECT_EQ(g->get().value(), kLongItem);
+}
+
+TEST_F(Compact, APutterWaitingOnAFullQueueIsCopiedOutAndItsItemArrivesIntact) {
+    Queue<std::string> q(1);
+    q.put("first");
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&q] {
+        std::string item = kLongItem;  // on the putter's stack, then moved into its wait node
+        q.put(std::move(item));
+    });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    EXPECT_EQ(q.peek(), "first");
+    EXPECT_EQ(q.get(), "first");
+    EXPECT_EQ(q.get(), kLongItem);  // taken from the copied-out putter
+    g->join();
+    EXPECT_TRUE(g->successful());
+}
+
+TEST_F(Compact, AChannelPutterAndAJoinableQueueJoinerAreCopiedOut) {
+    Channel<std::string> ch;
+    JoinableQueue<int> jobs;
+    jobs.put(1);
+    const auto before = copies_out();
+    auto putter = spawn_with(compact_options(), [&ch] { ch.put(kLongItem); });
+    auto joiner = spawn_with(compact_options(), [&jobs] { return jobs.join(1s); });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before + 2);
+    EXPECT_EQ(ch.get(), kLongItem);
+    EXPECT_EQ(jobs.get(), 1);
+    jobs.task_done();
+    EXPECT_TRUE(joiner->get().value());
+    putter->join();
+    EXPECT_TRUE(putter->successful());
 }
 
 TEST_F(Compact, AJoiningCompactGreenletIsCopiedOut) {

@@ -32,10 +32,9 @@ public:
     /// to lose: the wake-up is a broadcast).
     bool join(std::optional<Duration> timeout = {}) {
         if (this->unfinished_ == 0) return true;
-        Waiter waiter("JoinableQueue.join", this);
-        WaitNode node(waiter);
-        this->joiners_.push_back(node);
-        return waiter.wait(timeout);
+        WaitSite<> site("JoinableQueue.join", this);  // on the heap for a compact joiner
+        this->joiners_.push_back(site.node());
+        return site.waiter().wait(timeout);
     }
 
     /// Tasks put and not yet marked task_done().

@@ -57,8 +57,13 @@ public:
         // A Channel hands over without parking only when it may not wait.
         if ((capacity_ > 0 || no_wait) && give(item)) return;
         if (!block) throw QueueFull();
-        Waiter waiter("Queue.put", this);
-        Putter node(waiter, item);
+        // A compact putter's node (and the item, moved into it) live on the
+        // heap: the getter that takes the item may run while it is copied out.
+        WaitSite<Putter> site("Queue.put", this, item);
+        Waiter& waiter = site.waiter();
+        Putter& node = site.node();
+        if (site.on_heap()) [[unlikely]]
+            node.item = &node.owned.emplace(std::move(item));
         putters_.push_back(node);
         signal_getter();
         peekers_.notify_all();
@@ -79,8 +84,9 @@ public:
         if (shut_) throw QueueShutDown();
         if (!block) throw QueueEmpty();
         const auto deadline = detail::deadline_after(timeout, "Queue.get");
-        Waiter waiter("Queue.get", this);
-        Getter node(waiter);
+        WaitSite<Getter> site("Queue.get", this);  // on the heap for a compact getter
+        Waiter& waiter = site.waiter();
+        Getter& node = site.node();
         getters_.push_back(node);
         for (;;) {
             bool woken = false;
@@ -120,10 +126,9 @@ public:
             if (auto* p = static_cast<Putter*>(putters_.front())) return *p->item;
             if (shut_) throw QueueShutDown();
             if (!block) throw QueueEmpty();
-            Waiter waiter("Queue.peek", this);
-            WaitNode node(waiter);
-            peekers_.push_back(node);
-            if (!waiter.wait_until(deadline)) throw QueueEmpty();
+            WaitSite<> site("Queue.peek", this);
+            peekers_.push_back(site.node());
+            if (!site.waiter().wait_until(deadline)) throw QueueEmpty();
         }
     }
     /// peek(false): the next item if there is one now, else QueueEmpty. Never switches.
@@ -222,8 +227,9 @@ private:
     };
     struct Putter final : WaitNode {
         Putter(Waiter& w, T& x) : WaitNode(w), item(&x) {}
-        T* item;            // the putter's argument, moved from when taken
-        bool shut = false;  // woken by shutdown(); otherwise woken means taken
+        T* item;                 // the item, moved from when taken: the putter's argument, or `owned`
+        std::optional<T> owned;  // a compact putter's item (its argument lies on its stack)
+        bool shut = false;       // woken by shutdown(); otherwise woken means taken
     };
 
     bool give(T& item) {
