@@ -208,9 +208,17 @@ private:
     detail::TimerSlot timer_;
 };
 
+namespace detail {
+/// Set once a compact greenlet is started on this thread. Until then nothing
+/// running here can be compact, so running_compact() is one load.
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local bool t_compact_started;
+/// running_compact() once a compact greenlet was started on this thread.
+bool running_compact_slow() noexcept;
+}  // namespace detail
+
 /// Whether the running greenlet is compact (SpawnOptions::compact): a Waiter
 /// or WaitNode on its stack keeps it from being copied out while it waits.
-bool running_compact() noexcept;
+inline bool running_compact() noexcept { return detail::t_compact_started && detail::running_compact_slow(); }
 
 /// The usual shape of one blocking call, a Waiter and one node for it, placed
 /// where the running greenlet can wait best: on its stack, or on the heap when

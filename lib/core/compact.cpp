@@ -172,8 +172,7 @@ void compact_pin_slow(const void* obj, int delta) noexcept {
 
 }  // namespace grove::detail
 
-bool grove::running_compact() noexcept {
-    if (!detail::t_compact_started) return false;
+bool grove::detail::running_compact_slow() noexcept {
     detail::HubImpl* hub = detail::HubImpl::current();
     return hub && hub->current_is_compact();
 }

@@ -25,6 +25,8 @@
 
 #include "internal.hpp"
 
+#include <grove/waiter.hpp>
+
 #include "context.hpp"
 
 namespace grove::detail {
@@ -36,11 +38,10 @@ inline bool on_stack(const ContextState& c, const void* p) noexcept {
     return at - base < c.stack_size;
 }
 
-/// Set once a compact greenlet is started on this thread. Until then no stack
-/// here can be compact, so pinning is one load and a branch. (A greenlet is
-/// compact or not from start(), before anything runs on its stack, so an
-/// object made while this was false is never on a compact stack.)
-[[gnu::tls_model("initial-exec")]] extern constinit thread_local bool t_compact_started;
+// t_compact_started (<grove/waiter.hpp>): until a compact greenlet is started
+// on this thread no stack here can be compact, so pinning is one load and a
+// branch. (A greenlet is compact or not from start(), before anything runs on
+// its stack, so an object made while it was false is never on a compact stack.)
 
 /// Counts `obj` (+1 at construction, -1 at destruction) as a pin of the
 /// running greenlet if that greenlet is compact and `obj` lies on its stack.
