@@ -322,7 +322,8 @@ void Runtime::greenlet_main() {
             g->record_->trace = take_throw_trace(error);
         }
         // Its grove::local values, before joiners resume. A destructor may
-        // block (and so park, and move the record): the slot is read afresh.
+        // wait (the greenlet's first wait moves its record): destroy_locals
+        // reads the slot afresh each round.
         destroy_locals(*g);
         finish(*g, std::move(error), std::move(exit));
     }
@@ -367,7 +368,7 @@ void Runtime::relocate_record(GreenletBase& g, void* to, RecordHome home) noexce
 }
 
 GreenletRecord& Runtime::move_record_to_stack(GreenletBase& g) noexcept {
-    g.record_->moves_at_park = false;
+    g.record_->moves_at_first_wait = false;
     relocate_record(g, record_room(g.record_->ctx), RecordHome::Stack);
     return *g.record_;
 }

@@ -89,7 +89,7 @@ struct GreenletRecord {
     bool is_hub = false;                 // the hub's loop fiber
     bool reported = false;               // its unhandled error was reported
     RecordHome home = RecordHome::Slab;  // where this record lives
-    bool moves_at_park = false;          // set when its stack is given: moves there at its first wait
+    bool moves_at_first_wait = false;    // set when its stack is given: moves there at its first wait
     bool compact_chosen = false;         // SpawnOptions::compact was given (ctx.compact holds it)
     GreenletBase* ready_prev = nullptr;  // valid while on_ready_queue(state)
     GreenletBase* ready_next = nullptr;

@@ -182,7 +182,7 @@ bool HubImpl::prepare(GreenletBase* g) noexcept {
     // Its record moves onto its stack at its first wait (Waiter::wait_until),
     // unless it is compact: that stack is copied out while parked, and the
     // record stays in the slab, where the hub can reach it.
-    s.moves_at_park = !s.ctx.compact;
+    s.moves_at_first_wait = !s.ctx.compact;
     context_make(s.ctx, &Runtime::greenlet_main);
     return true;
 }

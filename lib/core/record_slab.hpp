@@ -1,7 +1,7 @@
 // grove internal — where greenlet records are born, and how their memory goes
 // back when they leave (lib/core/record_slab.cpp).
 //
-// A record lives in the slab until its greenlet first parks; then it moves to
+// A record lives in the slab until its greenlet first waits; then it moves to
 // the top of the greenlet's own stack (greenlet_record.hpp), whose first page
 // the greenlet touches anyway. A parked greenlet then costs its stack page and
 // its object, and nothing else: the slab's chunks, emptied by the moves, are

@@ -3,16 +3,16 @@
 // Layout of one stack (addresses grow upwards, the stack grows downwards):
 //
 //   guarded (while the process-wide guard budget lasts):
-//     [ guard page PROT_NONE ][ canary | ........ usable ........ ]
+//     [ guard page PROT_NONE ][ canary | ........ usable ........ | record room ]
 //                              ^ stack_base                       ^ top
-//
-// The top kRecordRoom bytes of every stack are not part of its usable size
-// (a stack is mapped that much larger than asked, rounded to pages):
-// they are the room its greenlet's record moves into at the first park
-// (greenlet_record.hpp), so a parked greenlet's record shares the page its
-// newest frames already touched.
 //   unguarded (beyond the budget, carved from large arenas):
-//     [ canary | ........ usable ........ ][ canary | ... next stack ...
+//     [ canary | ........ usable ........ | record room ][ canary | ... next stack ...
+//
+// The record room (kRecordRoom bytes at the top) is not part of the usable
+// size: a stack is mapped that much larger than asked, rounded to pages. Its
+// greenlet's record moves there at the greenlet's first wait
+// (greenlet_record.hpp), so a parked greenlet's record shares the page its
+// newest frames already keep resident.
 //
 // On Linux 6.13+ (MADV_GUARD_INSTALL) every stack is carved from a large
 // MAP_NORESERVE arena with a guard page installed inside the mapping: all

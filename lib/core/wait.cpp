@@ -3,6 +3,8 @@
 
 #include <grove/wait.hpp>
 
+#include "compact.hpp"
+
 namespace grove {
 
 struct IWait::Node final : WaitNode {
@@ -30,9 +32,15 @@ IWait::IWait(std::vector<Waitable*> objects, std::optional<Duration> timeout, st
         nodes_.push_back(std::make_unique<Node>(*this, i));
         objects_[i]->waiters().push_back(*nodes_.back());
     }
+    // Its nodes write fired_ here when an object becomes ready: a compact
+    // greenlet keeping this on its stack must stay in place while it waits.
+    detail::compact_pin(this, +1);
 }
 
-IWait::~IWait() { nodes_.clear(); }
+IWait::~IWait() {
+    nodes_.clear();
+    detail::compact_pin(this, -1);
+}
 
 std::optional<std::size_t> IWait::next() {
     if (remaining_ == 0) return std::nullopt;

@@ -146,7 +146,7 @@ bool Waiter::wait_until(std::optional<Deadline> deadline) {
     // its frames keep resident anyway (greenlet_record.hpp). It moves nowhere
     // else while the greenlet lives, so `s` stays good across the waits below.
     auto* record = &Runtime::record(*greenlet_);
-    if (record->moves_at_park) [[unlikely]]
+    if (record->moves_at_first_wait) [[unlikely]]
         record = &Runtime::move_record_to_stack(*greenlet_);
     auto& s = *record;
     // A kill or Timeout deferred past an earlier wait (wake_final, or a

@@ -21,8 +21,10 @@
 #include <grove/sync/channel.hpp>
 #include <grove/sync/event.hpp>
 #include <grove/sync/joinable_queue.hpp>
+#include <grove/sync/lock.hpp>
 #include <grove/sync/queue.hpp>
 #include <grove/timeout.hpp>
+#include <grove/wait.hpp>
 
 #include "compact.hpp"
 #include "internal.hpp"
@@ -230,6 +232,40 @@ TEST_F(Compact, AChannelPutterAndAJoinableQueueJoinerAreCopiedOut) {
     EXPECT_TRUE(joiner->get().value());
     putter->join();
     EXPECT_TRUE(putter->successful());
+}
+
+// iwait's state lies in the waiting greenlet's frame and the objects' nodes
+// write into it when they become ready: it keeps a compact greenlet in place.
+TEST_F(Compact, AGreenletInAMultiObjectWaitStaysInPlaceAndSeesEachReadyObject) {
+    Event a, b;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&a, &b] {
+        std::vector<Event*> events{&a, &b};
+        return grove::wait(events).size();
+    });
+    sleep(2ms);
+    EXPECT_EQ(copies_out(), before) << "copied out while iwait's nodes may write into its frame";
+    b.set();
+    sleep(1ms);
+    a.set();
+    EXPECT_EQ(g->get().value(), 2u);
+}
+
+TEST_F(Compact, AGreenletWaitingForAnRLockIsCopiedOutAndGetsIt) {
+    RLock lock;
+    lock.acquire();
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&lock] {
+        lock.acquire();
+        lock.acquire();  // reentrant: its own
+        lock.release();
+        lock.release();
+        return true;
+    });
+    sleep(1ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    lock.release();
+    EXPECT_TRUE(g->get().value());
 }
 
 TEST_F(Compact, AJoiningCompactGreenletIsCopiedOut) {
