@@ -361,10 +361,7 @@ void Runtime::relocate_record(GreenletBase& g, void* to, RecordHome home) noexce
     std::atomic_signal_fence(std::memory_order_seq_cst);
     const RecordHome old = from->home;
     from->~GreenletRecord();
-    if (old == RecordHome::Slab)
-        record_slab_free(from, home == RecordHome::Stack);
-    else if (old == RecordHome::Heap)
-        ::operator delete(from);
+    free_record_memory(from, old, home == RecordHome::Stack);
 }
 
 GreenletRecord& Runtime::move_record_to_stack(GreenletBase& g) noexcept {

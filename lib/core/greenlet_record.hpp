@@ -123,14 +123,20 @@ inline GreenletRecord* make_record() {
     return r;
 }
 
-/// Destroys `r` and frees its memory (a record on a stack goes with the stack).
+/// Frees the memory of a destroyed record that lived at `home` (a record on a
+/// stack goes with the stack). `parked`: it moved onto its greenlet's stack.
+inline void free_record_memory(void* r, RecordHome home, bool parked = false) noexcept {
+    if (home == RecordHome::Slab)
+        record_slab_free(r, parked);
+    else if (home == RecordHome::Heap)
+        ::operator delete(r);
+}
+
+/// Destroys `r` and frees its memory.
 inline void destroy_record(GreenletRecord* r) noexcept {
     const RecordHome home = r->home;
     r->~GreenletRecord();
-    if (home == RecordHome::Slab)
-        record_slab_free(r);
-    else if (home == RecordHome::Heap)
-        ::operator delete(r);
+    free_record_memory(r, home);
 }
 
 }  // namespace detail

@@ -6,9 +6,10 @@
 // from, in order). Frees into the current chunk on its own thread are counted
 // locally, without an atomic, and folded into `live` when the chunk stops
 // being current; a spawn+join loop therefore never touches an atomic, and
-// reuses one hot slot (the newest slot, freed, is handed out again). Whoever brings `live` to zero owns the empty
-// chunk: it keeps it as a spare, or unmaps it. Nothing else is shared, so a
-// record made on one thread may be freed on any.
+// reuses one hot slot (the newest slot, freed, is handed out again). Whoever
+// brings `live` to zero owns the empty chunk: it keeps it as a spare, or
+// unmaps it. Nothing else is shared, so a record made on one thread may be
+// freed on any.
 #include "record_slab.hpp"
 
 #include <sys/mman.h>
