@@ -2,9 +2,15 @@
 // (see compact.hpp for the rule that makes it sound).
 #include "compact.hpp"
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -25,7 +31,7 @@ namespace {
 // The copy's header: how many bytes below the stack's top it holds.
 struct CopyHeader {
     std::size_t used;
-    std::size_t pad;  // the bytes after it stay 16-byte aligned
+    std::size_t lent;  // 1 while its stack's top page waits in t_spares; keeps the bytes after it 16-byte aligned
 };
 
 thread_local CompactCounts t_counts;
@@ -75,6 +81,107 @@ int self_pidfd() noexcept {
 }
 #endif
 
+// --- The page hand-over -----------------------------------------------------
+// Starting a fresh compact greenlet faults its stack's top page in, and its
+// first park gives the page back: at 100k sleepers that fault and that zap
+// are most of what starting one costs (bench/RESULTS.md). Instead, a flush
+// keeps the top page of each stack it copies out (up to a batch of them, in
+// t_spares, still mapped at the old address), and the next fresh compact
+// stack gets one moved to its top with userfaultfd's UFFDIO_MOVE (Linux 6.8+):
+// one system call instead of a page allocation, its zeroing and a later zap.
+// A move needs its target registered with the process's userfaultfd, so the
+// arenas mapped once compact greenlets exist are registered, in write-protect
+// mode only: nothing is ever write-protected, so no fault is handled any
+// differently. Where any of it is missing (an older kernel, a seccomp filter,
+// valgrind, a forked child, whose inherited descriptor would move its
+// parent's pages) stacks give their pages back and fault as before.
+#if !defined(GROVE_VALGRIND) && defined(SYS_userfaultfd) && defined(UFFDIO)
+#define GROVE_PAGE_HANDOVER 1
+// Linux 6.8's interface; Debian 12's headers predate it.
+struct UffdMove {
+    std::uint64_t dst;
+    std::uint64_t src;
+    std::uint64_t len;
+    std::uint64_t mode;
+    std::int64_t move;  // out: bytes moved
+};
+constexpr unsigned long kUffdioMove = _IOWR(UFFDIO, 0x05, UffdMove);
+constexpr std::uint64_t kUffdFeatureMove = 1ULL << 16;
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+// The process's userfaultfd: -2 until asked for, -1 if there is none.
+std::atomic<int> g_uffd{-2};
+
+void drop_inherited_uffd() noexcept {
+    const int fd = g_uffd.exchange(-1);
+    if (fd >= 0) close(fd);
+}
+
+int process_uffd() noexcept {
+    if (const int fd = g_uffd.load(std::memory_order_acquire); fd != -2) return fd;
+    int made = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
+    if (made >= 0) {
+        uffdio_api api{};
+        api.api = UFFD_API;
+        api.features = kUffdFeatureMove;  // refused (EINVAL) where moves are unknown
+        if (ioctl(made, UFFDIO_API, &api) != 0 || !(api.features & kUffdFeatureMove)) {
+            close(made);
+            made = -1;
+        }
+    }
+    int expected = -2;
+    if (!g_uffd.compare_exchange_strong(expected, made, std::memory_order_acq_rel)) {
+        if (made >= 0) close(made);  // another thread made the process's one first
+        return expected;
+    }
+    if (made >= 0) pthread_atfork(nullptr, nullptr, drop_inherited_uffd);
+    return made;
+}
+#endif
+
+struct Spare {
+    char* page;        // the top page of a copied-out stack, still mapped there
+    CopyHeader* copy;  // that greenlet's copy (lent is set while the page is here)
+};
+struct Spares {
+    Spare spare[64];  // one batch's top pages
+    std::size_t size = 0;
+    bool off = false;  // a move failed for a reason that will not go away
+};
+thread_local Spares t_spares;
+
+char* top_page(const ContextState& c) noexcept {
+    const auto end = reinterpret_cast<std::uintptr_t>(top(c)) - 1;
+    return reinterpret_cast<char*>(end & ~(static_cast<std::uintptr_t>(page()) - 1));
+}
+
+// Whether the flush should keep `c`'s top page for the next fresh stack.
+bool lend_top_page(ContextState& c, CopyHeader& copy) noexcept {
+#if defined(GROVE_PAGE_HANDOVER)
+    Spares& s = t_spares;
+    if (s.off || s.size == std::size(s.spare) || top_page(c) <= release_begin(c) || g_uffd.load() < 0) return false;
+    s.spare[s.size++] = {top_page(c), &copy};
+    copy.lent = 1;
+    return true;
+#else
+    (void)c, (void)copy;
+    return false;
+#endif
+}
+
+// The owner of a lent page runs or dies first: its page stays where it is.
+void reclaim_top_page(CopyHeader& copy) noexcept {
+    Spares& s = t_spares;
+    copy.lent = 0;
+    for (std::size_t i = 0; i < s.size; ++i)
+        if (s.spare[i].copy == &copy) {
+            s.spare[i] = s.spare[--s.size];
+            return;
+        }
+}
+
 // Parked compact greenlets not yet copied out. The copy and the page release
 // are done for a batch at once: when it is full, or when the hub is about to
 // block (compact_flush). A greenlet resumed before that was never copied: its
@@ -97,6 +204,7 @@ iovec copy_out(ContextState& c) noexcept {
     auto* copy = static_cast<CopyHeader*>(std::malloc(sizeof(CopyHeader) + used));
     if (!copy) return {nullptr, 0};
     copy->used = used;
+    copy->lent = 0;
     copy_words(copy + 1, sp, used);
     char* const begin = release_begin(c);
     const auto length = static_cast<std::size_t>(top(c) - begin);
@@ -109,7 +217,19 @@ iovec copy_out(ContextState& c) noexcept {
     c.copy = copy;
     ++t_counts.copied_out;
     t_counts.bytes_out += used;
+    if (lend_top_page(c, *copy)) return {begin, static_cast<std::size_t>(top_page(c) - begin)};
     return {begin, length};
+}
+
+// Gives `n` ranges of `bytes` in all back to the kernel, in one call where it can.
+void give_back(iovec* ranges, std::size_t n, [[maybe_unused]] std::size_t bytes) noexcept {
+    bool done = n == 0;
+#if defined(GROVE_BATCHED_MADVISE)
+    if (const int fd = done ? -1 : self_pidfd(); fd >= 0)
+        done = syscall(SYS_process_madvise, fd, ranges, n, MADV_DONTNEED, 0u) == static_cast<long>(bytes);
+#endif
+    if (!done)  // an older kernel, or a partial batch: plain madvise is idempotent
+        for (std::size_t i = 0; i < n; ++i) madvise(ranges[i].iov_base, ranges[i].iov_len, MADV_DONTNEED);
 }
 
 void flush_batch() noexcept {
@@ -124,13 +244,7 @@ void flush_batch() noexcept {
             bytes += r.iov_len;
         }
     b.size = 0;
-    bool done = n == 0;
-#if defined(GROVE_BATCHED_MADVISE)
-    if (const int fd = done ? -1 : self_pidfd(); fd >= 0)
-        done = syscall(SYS_process_madvise, fd, ranges, n, MADV_DONTNEED, 0u) == static_cast<long>(bytes);
-#endif
-    if (!done)  // an older kernel, or a partial batch: plain madvise is idempotent
-        for (std::size_t i = 0; i < n; ++i) madvise(ranges[i].iov_base, ranges[i].iov_len, MADV_DONTNEED);
+    give_back(ranges, n, bytes);
 }
 
 // Takes `c` out of the batch: it runs (or dies) before being copied.
@@ -160,7 +274,20 @@ void open_to_access([[maybe_unused]] const ContextState& c) noexcept {
 
 }  // namespace
 
-void compact_flush() noexcept { flush_batch(); }
+void compact_flush() noexcept {
+    flush_batch();
+    // The hub is about to block: no fresh stack is coming soon, so the
+    // spare pages go back too.
+    Spares& s = t_spares;
+    if (s.size == 0) return;
+    iovec ranges[sizeof s.spare / sizeof s.spare[0]];
+    for (std::size_t i = 0; i < s.size; ++i) {
+        s.spare[i].copy->lent = 0;
+        ranges[i] = {s.spare[i].page, page()};
+    }
+    give_back(ranges, s.size, s.size * page());
+    s.size = 0;
+}
 
 constinit thread_local bool t_compact_started = false;
 
@@ -188,6 +315,7 @@ void compact_park(ContextState& c) noexcept {
 void compact_copy_in(ContextState& c) noexcept {
     if (c.copy_out) return unpark(c);  // never copied: its stack is as it left it
     auto* copy = static_cast<CopyHeader*>(c.copy);
+    if (copy->lent) reclaim_top_page(*copy);
     open_to_access(c);
     std::memcpy(top(c) - copy->used, copy + 1, copy->used);
     std::free(copy);
@@ -198,9 +326,52 @@ void compact_copy_in(ContextState& c) noexcept {
 void compact_discard(ContextState& c) noexcept {
     if (c.copy_out) unpark(c);  // the pool hands the stack to someone else next
     if (!c.copy) return;
+    if (auto* copy = static_cast<CopyHeader*>(c.copy); copy->lent) reclaim_top_page(*copy);
     std::free(c.copy);
     c.copy = nullptr;
     open_to_access(c);
+}
+
+bool compact_page_handover_supported() noexcept {
+#if defined(GROVE_PAGE_HANDOVER)
+    return process_uffd() >= 0;
+#else
+    return false;
+#endif
+}
+
+bool compact_register_arena([[maybe_unused]] void* begin, [[maybe_unused]] std::size_t length) noexcept {
+#if defined(GROVE_PAGE_HANDOVER)
+    const int fd = process_uffd();
+    if (fd < 0) return false;
+    uffdio_register reg{};
+    reg.range.start = reinterpret_cast<std::uintptr_t>(begin);
+    reg.range.len = length;
+    reg.mode = UFFDIO_REGISTER_MODE_WP;  // no fault changes: only a valid target for moves
+    return ioctl(fd, UFFDIO_REGISTER, &reg) == 0;
+#else
+    return false;
+#endif
+}
+
+void compact_take_spare_page([[maybe_unused]] void* to) noexcept {
+#if defined(GROVE_PAGE_HANDOVER)
+    Spares& s = t_spares;
+    if (s.size == 0) return;
+    const Spare spare = s.spare[--s.size];
+    spare.copy->lent = 0;
+    const int fd = g_uffd.load(std::memory_order_relaxed);
+    UffdMove move{reinterpret_cast<std::uintptr_t>(to), reinterpret_cast<std::uintptr_t>(spare.page), page(), 0, 0};
+    if (fd >= 0 && ioctl(fd, kUffdioMove, &move) == 0) {
+        ++t_counts.pages_handed_over;
+        return;
+    }
+    // Not moved: it goes back to the kernel as the flush would have done.
+    // EEXIST (the target was mapped) and EBUSY (the page is shared with a
+    // forked child) are this page's problem; anything else is the system's.
+    if (fd < 0 || (errno != EEXIST && errno != EBUSY && errno != EAGAIN)) s.off = true;
+    madvise(spare.page, page(), MADV_DONTNEED);
+#endif
 }
 
 CompactCounts compact_counts() noexcept { return t_counts; }

@@ -9,6 +9,9 @@
 // the stack's pages go back to the kernel (one batched MADV_DONTNEED). The
 // switch back into it copies the bytes home first; the pages fault back in.
 // One resumed while still queued was never copied and costs almost nothing.
+// The top page of each stack copied out is kept for a while and moved to the
+// next fresh compact stack instead of being faulted anew (the page hand-over,
+// compact.cpp; docs/design.md has its rules).
 //
 // The rule that makes that sound: while it is copied out nothing may read or
 // write its stack. grove's own wait objects are what other greenlets and the
@@ -70,11 +73,22 @@ void compact_discard(ContextState& c) noexcept;
 /// Copies out every queued greenlet and gives their pages back; the hub calls
 /// it before it blocks.
 void compact_flush() noexcept;
+/// Registers a fresh stack arena as a target of the page hand-over
+/// (compact.cpp): true if fresh stacks carved from it may take a copied-out
+/// stack's top page instead of faulting a new one.
+bool compact_register_arena(void* begin, std::size_t length) noexcept;
+/// Before a fresh compact stack's first use: moves a spare page (the top page
+/// of a stack copied out since, if any) to `page`, its top page, unmapped so far.
+void compact_take_spare_page(void* page) noexcept;
+/// Whether this process can hand pages over (Linux 6.8+ userfaultfd moves,
+/// not refused by a filter, not under valgrind).
+bool compact_page_handover_supported() noexcept;
 /// Copies made and copied home on this thread so far (tests and benchmarks).
 struct CompactCounts {
     std::uint64_t copied_out = 0;
     std::uint64_t copied_in = 0;
     std::uint64_t bytes_out = 0;
+    std::uint64_t pages_handed_over = 0;  // fresh stacks that took a spare page instead of faulting one
 };
 CompactCounts compact_counts() noexcept;
 

@@ -135,6 +135,9 @@ void HubImpl::destroy_impl() {
         // It never runs again, and its stack goes with the pool: a record
         // there (it parked) moves off first, for the Refs that outlive us.
         if (Runtime::record(*g).home == RecordHome::Stack) Runtime::move_record_off_stack(*g);
+        // A compact one may be queued for copy-out, or copied out lending its
+        // top page: neither may outlive the stack.
+        if (ContextState& c = Runtime::record(*g).ctx; c.copy || c.copy_out) compact_discard(c);
         remove_live(*g);
         Runtime::record(*g).self.reset();
     }

@@ -150,7 +150,7 @@ bool install_arena_guards(char* begin, std::size_t stride, std::size_t count) no
 
 }  // namespace
 
-StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
+StackPool::Slot StackPool::carve(std::size_t size, bool guard, bool& handover) {
     const std::size_t stride = guard ? size + page_size() : size;
     // Guarded default-size stacks come from their own arenas, whose guards are
     // all installed when the arena is mapped: every carve there has the same
@@ -170,9 +170,13 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
         arena.next = static_cast<char*>(p);
         arena.end = arena.next + length;
         arena.guards_installed = batched && install_arena_guards(arena.next, stride, kArenaStacks);
+        // Once compact greenlets exist, fresh stacks may take a copied-out
+        // stack's top page rather than fault one in (compact.cpp).
+        arena.handover = t_compact_started && compact_register_arena(p, length);
     }
     char* begin = arena.next;
     arena.next += stride;
+    handover = arena.handover;
     if (guard) {
         if (!arena.guards_installed && madvise(begin, page_size(), MADV_GUARD_INSTALL) != 0)
             throw std::system_error(errno, std::system_category(), "grove: cannot install a stack guard page");
@@ -184,13 +188,14 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard) {
 void StackPool::allocate(ContextState& c, std::size_t size) {
     size = size ? slot_size(size) : default_slot_;
     Slot slot{};
+    bool fresh_handover = false;  // a never-used stack from an arena that can take a spare page
     FreeList& list = free_list(size);
     if (!list.slots.empty()) {
         slot = list.slots.back();
         list.slots.pop_back();
         if (list.cold > list.slots.size()) list.cold = list.slots.size();
     } else if (kernel_guard_install()) {
-        slot = carve(size, true);
+        slot = carve(size, true, fresh_handover);
     } else if (g_guarded.load(std::memory_order_relaxed) < guard_budget()) {
         const std::size_t guard = page_size();
         void* p = mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
@@ -206,11 +211,12 @@ void StackPool::allocate(ContextState& c, std::size_t size) {
             // The map-count limit refuses the split: never hand out a stack
             // that believes it is guarded. Fall back to a canary stack.
             munmap(p, size + guard);
-            slot = carve(size, false);
+            slot = carve(size, false, fresh_handover);
         }
     } else {
-        slot = carve(size, false);
+        slot = carve(size, false, fresh_handover);
     }
+    if (fresh_handover && c.compact) compact_take_spare_page(static_cast<char*>(slot.base) + slot.size - page_size());
     if (!slot.guarded) write_canary(slot.base);  // a guarded stack's low page stays untouched
 #if GROVE_ASAN
     ASAN_UNPOISON_MEMORY_REGION(slot.base, slot.size);  // a reused stack keeps its old poison

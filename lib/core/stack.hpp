@@ -83,7 +83,9 @@ private:
         char* begin;
         std::size_t length;
     };
-    Slot carve(std::size_t size, bool guard);
+    /// A stack from an arena; `handover` says whether that arena can take a
+    /// spare page (compact.hpp).
+    Slot carve(std::size_t size, bool guard, bool& handover);
     struct FreeList {
         std::vector<Slot> slots;  // LIFO: back() is the hottest
         std::size_t cold = 0;     // slots[0, cold) already gave their memory back
@@ -105,6 +107,7 @@ private:
         char* next = nullptr;  // where the next stack is carved
         char* end = nullptr;
         bool guards_installed = false;  // every stride's guard page is already in place
+        bool handover = false;          // registered as a target of the page hand-over
     };
     std::vector<Arena> arenas_;
     ArenaCursor default_arena_;  // guarded stacks of the default size (guards installed in one go)
