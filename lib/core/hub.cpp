@@ -41,7 +41,6 @@ namespace {
 
 constexpr int kDirectBudget = 256;
 constexpr auto kPollInterval = std::chrono::microseconds(100);
-constexpr std::size_t kHubStackSize = 256 * 1024;
 
 // Destroys the thread's hub when the thread exits (unwinding its greenlets).
 struct HubOwner {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "runtime.hpp"
+#include "stack.hpp"
 
 namespace grove::detail {
 
@@ -27,9 +28,12 @@ bool HubImpl::describe_overflow(const void* fault, const void* sp, char* out, st
     } catch (...) {
         who = "<greenlet>";
     }
-    // The size asked for (the default and the hub's are whole pages; the
-    // usable part is a little more: the mapping rounds up past the record room).
-    const std::size_t asked = r.stack_request ? r.stack_request : c.stack_size / 4096 * 4096;
+    // The size asked for, not the usable size (a little more: the mapping
+    // rounds up past the record room). Both defaults were computed long
+    // before any overflow, so reading them here is a plain load.
+    const std::size_t asked = r.stack_request                        ? r.stack_request
+                              : hub->current_ == &hub->hub_greenlet_ ? kHubStackSize
+                                                                     : default_stack_size();
     std::snprintf(out, out_size,
                   "grove: stack overflow in %s: its %zu-byte stack is exhausted "
                   "(set GROVE_STACK_SIZE, e.g. GROVE_STACK_SIZE=1M, or SpawnOptions::stack_size)\n",

@@ -29,6 +29,9 @@
 
 namespace grove::detail {
 
+/// The hub greenlet's own stack (it runs libev's callbacks and the loop).
+inline constexpr std::size_t kHubStackSize = 256 * 1024;
+
 class HubImpl;
 
 /// Hub::Remote's state: the hub to post to, null once it is destroyed.
