@@ -163,10 +163,9 @@ bool ThreadPool::join(std::optional<Duration> timeout) {
     while (true) {
         auto it = t_joiners.find(this);
         if (it == t_joiners.end() || it->second.in_flight == 0) return true;
-        Waiter w("ThreadPool::join", this);
-        WaitNode node(w);
-        it->second.waiters.push_back(node);
-        if (!w.wait_until(deadline)) return false;
+        WaitSite<> site("ThreadPool::join", this);  // on the heap for a compact greenlet
+        it->second.waiters.push_back(site.node());
+        if (!site.waiter().wait_until(deadline)) return false;
     }
 }
 

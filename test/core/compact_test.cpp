@@ -11,12 +11,15 @@
 
 #include <cstdint>
 #include <cstring>
+#include <mutex>
+#include <condition_variable>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <grove/greenlet.hpp>
 #include <grove/hub.hpp>
+#include <grove/io/threadpool.hpp>
 #include <grove/io/wait.hpp>
 #include <grove/sync/channel.hpp>
 #include <grove/sync/event.hpp>
@@ -275,6 +278,60 @@ TEST_F(Compact, AJoiningCompactGreenletIsCopiedOut) {
     sleep(2ms);
     EXPECT_EQ(copies_out(), before + 1);
     EXPECT_TRUE(joiner->get().value());
+}
+
+// A job on an OS thread, held until the test lets it go.
+struct Gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool open = false;
+    void pass() {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [this] { return open; });
+    }
+    void release() {
+        {
+            std::lock_guard<std::mutex> lock(m);
+            open = true;
+        }
+        cv.notify_all();
+    }
+};
+
+TEST_F(Compact, AGreenletWaitingForAThreadPoolJobIsCopiedOutAndGetsItsValue) {
+    ThreadPool pool(1);
+    Gate gate;
+    std::uintptr_t frame = 0;
+    const auto before = copies_out();
+    auto g = spawn_with(compact_options(), [&] {
+        volatile char mine[8 * 1024];
+        std::memset(const_cast<char*>(mine), 'p', sizeof mine);
+        frame = reinterpret_cast<std::uintptr_t>(&mine[0]);
+        const int got = pool.apply([&gate] {
+            gate.pass();
+            return 42;
+        });
+        return got == 42 && mine[0] == 'p' && mine[sizeof mine - 1] == 'p';
+    });
+    sleep(5ms);
+    EXPECT_EQ(copies_out(), before + 1) << "the hub's completion reaches a Waiter on its stack";
+    EXPECT_FALSE(resident(frame));
+    gate.release();
+    EXPECT_TRUE(g->get().value()) << "wrong value, or a byte of its frame changed";
+}
+
+TEST_F(Compact, AGreenletJoiningAThreadPoolIsCopiedOut) {
+    ThreadPool pool(1);
+    Gate gate;
+    auto submitter = spawn([&] { pool.apply([&gate] { gate.pass(); }); });
+    sleep(1ms);  // the job is in flight
+    const auto before = copies_out();
+    auto joiner = spawn_with(compact_options(), [&pool] { return pool.join(); });
+    sleep(5ms);
+    EXPECT_EQ(copies_out(), before + 1);
+    gate.release();
+    EXPECT_TRUE(joiner->get().value());
+    submitter->join();
 }
 
 struct CountsDestruction {

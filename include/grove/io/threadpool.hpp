@@ -97,7 +97,15 @@ auto ThreadPool::apply(F&& f) -> std::invoke_result_t<F&> {
     static_assert(!std::is_reference_v<R>, "grove::ThreadPool::apply: return a value, not a reference");
     auto fn = std::make_shared<std::decay_t<F>>(std::forward<F>(f));
     auto state = std::make_shared<detail::ApplyState<R>>();
-    Waiter waiter("ThreadPool::apply", this);
+    // The hub wakes the Waiter when the job is done: a compact greenlet's is
+    // on the heap, so that its stack can be copied out meanwhile.
+    std::unique_ptr<Waiter> heap_waiter;
+    std::optional<Waiter> local_waiter;
+    if (running_compact()) [[unlikely]]
+        heap_waiter = std::make_unique<Waiter>("ThreadPool::apply", this);
+    else
+        local_waiter.emplace("ThreadPool::apply", this);
+    Waiter& waiter = heap_waiter ? *heap_waiter : *local_waiter;
     state->waiter = &waiter;
     struct Leave {
         detail::ApplyState<R>& s;
