@@ -3,12 +3,14 @@
 # gevent, Go when installed), the scale probe and the echo benchmark, then
 # prints one table of medians and ratios and draws bench/chart.svg.
 #
-#   bench/compare.sh [BUILD_DIR] [--quick] [--1m]
+#   bench/compare.sh [BUILD_DIR] [--quick] [--1m] [--redis]
 #
 # BUILD_DIR   a release build with benchmarks (default build-rel):
 #             meson setup build-rel --buildtype=release -Dbenchmarks=enabled --wrap-mode=nodownload
 # --quick     1 repetition, short runs (smoke test; numbers are noisy)
 # --1m        also run 1M sleepers (needs ~5 GB of free RAM)
+# --redis     also run bench/redis_compare.sh (hiredis through the hooks against
+#             redis-benchmark; needs redis-server, a few minutes) in this run
 # Env: REPS (default 5), OUT (default bench/results), ECHO_SECONDS (default 5).
 set -eu
 
@@ -16,10 +18,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=build-rel
 QUICK=0
 ONE_M=0
+REDIS=0
 for a in "$@"; do
     case "$a" in
         --quick) QUICK=1 ;;
         --1m) ONE_M=1 ;;
+        --redis) REDIS=1 ;;
         -*) echo "unknown option $a" >&2; exit 2 ;;
         *) BUILD=$a ;;
     esac
@@ -37,7 +41,8 @@ PY=/usr/bin/python3   # Debian's python: python3-gevent lives there
 have_target() { ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q "^$1:"; }
 want=""
 for t in bench/baseline_bench bench/core_bench bench/io_bench bench/sync_bench bench/fiber_peer_bench \
-         tools/scale/sleepers tools/net/grove-echo-server tools/net/raw_libev_echo tools/net/grove-loadgen; do
+         tools/scale/sleepers tools/net/grove-echo-server tools/net/raw_libev_echo tools/net/grove-loadgen \
+         tools/net/hiredis_load; do
     if have_target "$t"; then want="$want $t"; fi
 done
 echo "== building:$want"
@@ -143,11 +148,15 @@ echo
 
 # The price of a hooked call (issue 18): a non-blocking hooked read()/write()
 # on a socket against libc's own call in the same binary (target <= 1.2x).
-# The hiredis-vs-redis-benchmark half is its own, longer script:
-# bench/redis_compare.sh.
+# The hiredis-vs-redis-benchmark half is its own, longer script
+# (bench/redis_compare.sh), run here with --redis.
 if have_target bench/hooked_call_bench; then
     ninja -C "$BUILD" bench/hooked_call_bench >/dev/null
     gbench hooked_call bench/hooked_call_bench
     echo
     "$PY" "$ROOT/bench/hooked_call_table.py" "$OUT/hooked_call.json" | tee "$OUT/hooked_call.md"
+fi
+if [ "$REDIS" = 1 ]; then
+    echo "== redis: hiredis through the hooks against redis-benchmark"
+    OUT="$OUT/redis.md" PYTHON="$PY" sh "$ROOT/bench/redis_compare.sh" "$BUILD" || echo "   redis comparison failed"
 fi
