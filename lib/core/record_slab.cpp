@@ -36,8 +36,12 @@ constexpr std::int64_t kSlots = (kChunkBytes - kHeaderBytes) / kRecordSlotBytes;
 // emptied by greenlets parking (their records moved to their stacks).
 constexpr std::size_t kSpareCap = 256;
 constexpr std::size_t kIdleReserve = 4;
+// Chunks are carved from 2 MiB regions, mapped one at a time: one mapping per
+// chunk would cost a VMA per ~170 records, and 10M compact greenlets (whose
+// records stay here) would then pass vm.max_map_count (65530).
+constexpr std::size_t kRegionChunks = 32;
 
-std::atomic<long> g_chunks{0};  // mapped right now (tests read it)
+std::atomic<long> g_chunks{0};  // carved and not unmapped since (tests read it)
 
 struct Chunk {
     std::atomic<std::int64_t> live;
@@ -52,6 +56,8 @@ struct Slab {
     std::int64_t local_freed;  // frees into `current` on this thread, not yet in its `live`
     Chunk* spares;
     std::size_t spare_count;
+    char* region_next;  // the next chunk of this thread's current region, untouched so far
+    char* region_end;
     bool registered;  // a thread_local owner empties the slab at thread exit
     bool closed;      // the thread is exiting: no spares, no new records
 };
@@ -66,16 +72,24 @@ Chunk* chunk_of(void* slot) noexcept {
 char* first_slot(Chunk* c) noexcept { return reinterpret_cast<char*>(c) + kHeaderBytes; }
 
 Chunk* map_chunk() {
-    // Twice the size, trimmed to one aligned chunk.
-    void* p = mmap(nullptr, 2 * kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    const auto at = reinterpret_cast<std::uintptr_t>(p);
-    const std::uintptr_t aligned = (at + kChunkBytes - 1) & ~(kChunkBytes - 1);
-    if (aligned > at) munmap(p, aligned - at);
-    const std::uintptr_t tail = at + 2 * kChunkBytes - (aligned + kChunkBytes);
-    if (tail > 0) munmap(reinterpret_cast<void*>(aligned + kChunkBytes), tail);
+    Slab& s = t_slab;
+    if (s.region_next == s.region_end) {
+        // One chunk more than the region, trimmed to chunk alignment.
+        constexpr std::size_t region = kRegionChunks * kChunkBytes;
+        void* p = mmap(nullptr, region + kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        const auto at = reinterpret_cast<std::uintptr_t>(p);
+        const std::uintptr_t aligned = (at + kChunkBytes - 1) & ~(kChunkBytes - 1);
+        if (aligned > at) munmap(p, aligned - at);
+        const std::uintptr_t tail = at + region + kChunkBytes - (aligned + region);
+        if (tail > 0) munmap(reinterpret_cast<void*>(aligned + region), tail);
+        s.region_next = reinterpret_cast<char*>(aligned);
+        s.region_end = s.region_next + region;
+    }
+    void* chunk = s.region_next;
+    s.region_next += kChunkBytes;
     g_chunks.fetch_add(1, std::memory_order_relaxed);
-    return new (reinterpret_cast<void*>(aligned)) Chunk{};
+    return new (chunk) Chunk{};
 }
 
 void unmap_chunk(Chunk* c) noexcept {
@@ -133,6 +147,9 @@ struct SlabOwner {
         s.closed = true;
         if (Chunk* c = s.current; c && release_current()) unmap_chunk(c);
         unmap_spares(0);
+        if (s.region_next != s.region_end)
+            munmap(s.region_next, static_cast<std::size_t>(s.region_end - s.region_next));
+        s.region_next = s.region_end = nullptr;
     }
 };
 

@@ -36,7 +36,12 @@ namespace {
 
 constexpr std::uint64_t kCanary = 0x67726f7665c0ffeeULL;  // "grove" + coffee
 constexpr std::size_t kHotCap = 1024;                     // free stacks kept committed, per size
-constexpr std::size_t kArenaStacks = 256;                 // unguarded stacks per arena mapping
+constexpr std::size_t kArenaStacks = 256;                 // stacks per arena mapping
+// Once compact greenlets run here, arenas of default-size stacks are mapped
+// 16 times larger (528 MiB of addresses at 128 KiB, no memory until used):
+// registered for the page hand-over, each arena stays its own mapping, and
+// 10M compact greenlets in 256-stack arenas would pass vm.max_map_count.
+constexpr std::size_t kCompactArenaStacks = 16 * kArenaStacks;
 
 std::atomic<std::size_t> g_guarded{0};
 
@@ -159,7 +164,7 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard, bool& handover) {
     const bool batched = guard && size == default_slot_;
     ArenaCursor& arena = batched ? default_arena_ : other_arena_;
     if (arena.next == nullptr || arena.next + stride > arena.end) {
-        const std::size_t length = stride * kArenaStacks;
+        const std::size_t length = stride * (batched && t_compact_started ? kCompactArenaStacks : kArenaStacks);
         void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
             throw std::system_error(errno, std::system_category(),
@@ -169,7 +174,8 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard, bool& handover) {
         arenas_.push_back({static_cast<char*>(p), length});
         arena.next = static_cast<char*>(p);
         arena.end = arena.next + length;
-        arena.guards_installed = batched && install_arena_guards(arena.next, stride, kArenaStacks);
+        arena.batched_guards = batched;
+        arena.guarded_to = arena.next;
         // Once compact greenlets exist, fresh stacks may take a copied-out
         // stack's top page rather than fault one in (compact.cpp).
         arena.handover = t_compact_started && compact_register_arena(p, length);
@@ -178,7 +184,14 @@ StackPool::Slot StackPool::carve(std::size_t size, bool guard, bool& handover) {
     arena.next += stride;
     handover = arena.handover;
     if (guard) {
-        if (!arena.guards_installed && madvise(begin, page_size(), MADV_GUARD_INSTALL) != 0)
+        // Batched arenas get their guards 256 strides at a time, ahead of the cursor.
+        if (arena.batched_guards && begin >= arena.guarded_to) {
+            const auto left = static_cast<std::size_t>(arena.end - begin) / stride;
+            const std::size_t count = left < kArenaStacks ? left : kArenaStacks;
+            arena.batched_guards = install_arena_guards(begin, stride, count);
+            if (arena.batched_guards) arena.guarded_to = begin + count * stride;
+        }
+        if (!arena.batched_guards && madvise(begin, page_size(), MADV_GUARD_INSTALL) != 0)
             throw std::system_error(errno, std::system_category(), "grove: cannot install a stack guard page");
         return Slot{begin + page_size(), size, true, nullptr, true};
     }

@@ -106,8 +106,9 @@ private:
     struct ArenaCursor {
         char* next = nullptr;  // where the next stack is carved
         char* end = nullptr;
-        bool guards_installed = false;  // every stride's guard page is already in place
-        bool handover = false;          // registered as a target of the page hand-over
+        bool batched_guards = false;  // guards go in 256 strides at a time (below guarded_to: in place)
+        char* guarded_to = nullptr;
+        bool handover = false;  // registered as a target of the page hand-over
     };
     std::vector<Arena> arenas_;
     ArenaCursor default_arena_;  // guarded stacks of the default size (guards installed in one go)

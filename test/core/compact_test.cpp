@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <condition_variable>
@@ -278,6 +279,30 @@ TEST_F(Compact, AJoiningCompactGreenletIsCopiedOut) {
     sleep(2ms);
     EXPECT_EQ(copies_out(), before + 1);
     EXPECT_TRUE(joiner->get().value());
+}
+
+long mappings() {
+    std::FILE* f = std::fopen("/proc/self/maps", "r");
+    if (!f) throw std::runtime_error("cannot read /proc/self/maps");
+    long lines = 0;
+    for (int c; (c = std::fgetc(f)) != EOF;) lines += c == '\n';
+    std::fclose(f);
+    return lines;
+}
+
+// vm.max_map_count (65530 by default) bounds how many compact greenlets a
+// process can hold if their stacks or records cost mappings: 10M need far
+// fewer than one mapping per thousand.
+TEST_F(Compact, FiveThousandCompactSleepersTakeAHandfulOfMappings) {
+    Event wake;
+    std::vector<Ref<GreenletBase>> sleepers;
+    const long before = mappings();
+    for (int i = 0; i < 5000; ++i) sleepers.push_back(spawn_with(compact_options(), [&wake] { wake.wait(); }));
+    sleep(1ms);  // all parked, copied out
+    const long grown = mappings() - before;
+    EXPECT_LE(grown, 16) << "mappings grew by " << grown << " for 5000 compact greenlets";
+    wake.set();
+    joinall(sleepers);
 }
 
 // A job on an OS thread, held until the test lets it go.
