@@ -157,9 +157,9 @@ bool install_arena_guards(char* begin, std::size_t stride, std::size_t count) no
 
 StackPool::Slot StackPool::carve(std::size_t size, bool guard, bool& handover) {
     const std::size_t stride = guard ? size + page_size() : size;
-    // Guarded default-size stacks come from their own arenas, whose guards are
-    // all installed when the arena is mapped: every carve there has the same
-    // stride, so each pre-installed guard sits right below a stack, never
+    // Guarded default-size stacks come from their own arenas, whose guards go
+    // in 256 at a time just ahead of the cursor: every carve there has the
+    // same stride, so each pre-installed guard sits right below a stack, never
     // inside one. Other sizes share arenas and get their guard one by one.
     const bool batched = guard && size == default_slot_;
     ArenaCursor& arena = batched ? default_arena_ : other_arena_;
