@@ -300,7 +300,15 @@ TEST_F(Compact, FiveThousandCompactSleepersTakeAHandfulOfMappings) {
     for (int i = 0; i < 5000; ++i) sleepers.push_back(spawn_with(compact_options(), [&wake] { wake.wait(); }));
     sleep(1ms);  // all parked, copied out
     const long grown = mappings() - before;
-    EXPECT_LE(grown, 16) << "mappings grew by " << grown << " for 5000 compact greenlets";
+#if GROVE_BLOCK_CACHE
+    constexpr long kMost = 16;  // 51 when slab chunks and 256-stack arenas each took a mapping
+#else
+    // Sanitizer and valgrind builds: their allocators map regions of their own
+    // as the heap grows (39 here under ASan when this test runs first).
+    // grove's own mappings are pinned by the normal build.
+    constexpr long kMost = 64;
+#endif
+    EXPECT_LE(grown, kMost) << "mappings grew by " << grown << " for 5000 compact greenlets";
     wake.set();
     joinall(sleepers);
 }
