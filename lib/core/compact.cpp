@@ -146,7 +146,7 @@ struct Spare {
     CopyHeader* copy;  // that greenlet's copy (lent is set while the page is here)
 };
 struct Spares {
-    Spare spare[64];  // one batch's top pages
+    Spare spare[kCompactBatch];  // one batch's top pages
     std::size_t size = 0;
     bool off = false;  // a move failed for a reason that will not go away
 };
@@ -161,8 +161,9 @@ char* top_page(const ContextState& c) noexcept {
 bool lend_top_page(ContextState& c, CopyHeader& copy) noexcept {
 #if defined(GROVE_PAGE_HANDOVER)
     Spares& s = t_spares;
-    if (s.off || s.size == std::size(s.spare) || top_page(c) <= release_begin(c) || g_uffd.load() < 0) return false;
-    s.spare[s.size++] = {top_page(c), &copy};
+    char* const lent = top_page(c);
+    if (s.off || s.size == kCompactBatch || lent <= release_begin(c) || g_uffd.load() < 0) return false;
+    s.spare[s.size++] = {lent, &copy};
     copy.lent = 1;
     return true;
 #else
@@ -188,9 +189,8 @@ void reclaim_top_page(CopyHeader& copy) noexcept {
 // stack is just as it left it, so it costs a few list operations, not a copy
 // and a page fault. One process_madvise (Linux 6.13+ takes any advice for the
 // calling process) then gives back a whole batch's pages.
-constexpr std::size_t kBatch = 64;
 struct ParkedBatch {
-    ContextState* parked[kBatch];
+    ContextState* parked[kCompactBatch];
     std::size_t size = 0;
 };
 thread_local ParkedBatch t_batch;
@@ -235,7 +235,7 @@ void give_back(iovec* ranges, std::size_t n, [[maybe_unused]] std::size_t bytes)
 void flush_batch() noexcept {
     ParkedBatch& b = t_batch;
     if (b.size == 0) return;
-    iovec ranges[kBatch];
+    iovec ranges[kCompactBatch];
     std::size_t n = 0;
     [[maybe_unused]] std::size_t bytes = 0;  // what a batched call must advise in full
     for (std::size_t i = 0; i < b.size; ++i)
@@ -280,7 +280,7 @@ void compact_flush() noexcept {
     // spare pages go back too.
     Spares& s = t_spares;
     if (s.size == 0) return;
-    iovec ranges[sizeof s.spare / sizeof s.spare[0]];
+    iovec ranges[kCompactBatch];
     for (std::size_t i = 0; i < s.size; ++i) {
         s.spare[i].copy->lent = 0;
         ranges[i] = {s.spare[i].page, page()};
@@ -309,7 +309,7 @@ namespace grove::detail {
 void compact_park(ContextState& c) noexcept {
     ParkedBatch& b = t_batch;
     b.parked[b.size] = &c;
-    if (++b.size == kBatch) flush_batch();
+    if (++b.size == kCompactBatch) flush_batch();
 }
 
 void compact_copy_in(ContextState& c) noexcept {

@@ -61,6 +61,10 @@ inline void compact_pin(ContextState& running, const void* obj, int delta) noexc
         running.pins += static_cast<std::uint32_t>(delta);
 }
 
+/// Parked compact greenlets copied out together (one batched page release),
+/// and the most top pages kept for the page hand-over.
+inline constexpr std::size_t kCompactBatch = 64;
+
 /// The arriving side of a switch away from `c` (suspended, `c.fctx` set,
 /// `c.copy_out` set by the switch): queues it to be copied out with the next
 /// batch (compact.cpp), which also gives its pages back.

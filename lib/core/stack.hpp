@@ -111,7 +111,7 @@ private:
         bool handover = false;  // registered as a target of the page hand-over
     };
     std::vector<Arena> arenas_;
-    ArenaCursor default_arena_;  // guarded stacks of the default size (guards installed in one go)
+    ArenaCursor default_arena_;  // guarded stacks of the default size (guards installed in batches)
     ArenaCursor other_arena_;    // every other size, and unguarded stacks
     std::size_t in_use_ = 0;
 };

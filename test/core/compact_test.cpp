@@ -33,12 +33,14 @@
 #include "compact.hpp"
 #include "internal.hpp"
 #include "leak_check.hpp"
+#include "residency.hpp"
 
 namespace grove {
 namespace {
 
 using namespace std::chrono_literals;
 using Compact = test::LeakChecked;
+using test::resident;
 
 SpawnOptions compact_options(bool on = true) {
     SpawnOptions o;
@@ -47,15 +49,6 @@ SpawnOptions compact_options(bool on = true) {
 }
 
 std::uint64_t copies_out() { return detail::compact_counts().copied_out; }
-
-// Whether the page holding `address` is in memory right now.
-bool resident(std::uintptr_t address) {
-    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-    unsigned char in_core = 0;
-    const auto start = address & ~(page - 1);
-    if (mincore(reinterpret_cast<void*>(start), page, &in_core) != 0) throw std::runtime_error("mincore failed");
-    return (in_core & 1) != 0;
-}
 
 // Fills a 16 KiB frame with a pattern, sleeps inside it, and checks every
 // byte after waking: the frame spans several pages, all given back meanwhile.

@@ -5,13 +5,11 @@
 // Linux 6.8, under a filter, valgrind builds) these tests skip.
 #include <gtest/gtest.h>
 
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <vector>
 
 #include <grove/greenlet.hpp>
@@ -21,21 +19,15 @@
 #include "compact.hpp"
 #include "internal.hpp"
 #include "leak_check.hpp"
+#include "residency.hpp"
 
 namespace grove {
 namespace {
 
 using PageHandover = test::LeakChecked;
 
-constexpr std::size_t kBatch = 64;  // parked greenlets copied out together (compact.cpp)
-
-bool resident(std::uintptr_t address) {
-    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-    unsigned char in_core = 0;
-    if (mincore(reinterpret_cast<void*>(address & ~(page - 1)), page, &in_core) != 0)
-        throw std::runtime_error("mincore failed");
-    return (in_core & 1) != 0;
-}
+using test::resident;
+constexpr std::size_t kBatch = detail::kCompactBatch;  // parked greenlets copied out together
 
 std::uint64_t handed_over() { return detail::compact_counts().pages_handed_over; }
 
